@@ -1,0 +1,151 @@
+"""The ``occbench`` command line: build-dataset, predict, validate, ls.
+
+Examples::
+
+    occbench ls protocols
+    occbench validate celebahq256-center
+    occbench build-dataset demo-center --out runs/demo/data --workers 2
+    occbench build-dataset celebahq256-center --source-dir /data/CelebAMask-HQ --out data/c256 --shard 0/8
+    occbench build-dataset celebahq256-nvidia-irregular --source-dir /data/CelebAMask-HQ \\
+        --mask-dir /data/nvidia/testing_mask_dataset --out data/nv256
+    occbench predict --method telea --data runs/demo/data --out runs/demo/telea
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from occbench import __version__
+from occbench.errors import OccbenchError
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise OccbenchError(f"--param: Expected KEY=VALUE, but got {pair!r}")
+        params[key] = yaml.safe_load(value)
+    return params
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from occbench.registry import REGISTRIES
+
+    if args.what == "protocols":
+        from occbench.protocol import load_protocol, shipped_protocols
+
+        for name in shipped_protocols():
+            protocol = load_protocol(name)
+            description = (protocol.resolved.get("description") or "").strip().splitlines()
+            print(f"{name:<40} v{protocol.version}  {protocol.short_hash}  {description[0] if description else ''}")
+        return 0
+    for name in REGISTRIES[args.what].names():
+        print(name)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from occbench.protocol import load_protocol
+
+    for name in args.protocols:
+        protocol = load_protocol(name)
+        print(f"{protocol.path}: ok  {protocol.name} v{protocol.version}  sha256:{protocol.content_hash}")
+        if args.show:
+            print(yaml.safe_dump(dict(protocol.resolved), sort_keys=False).rstrip())
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from occbench.dataset.build import BuildConfig, build_dataset
+    from occbench.dataset.plan import parse_shard
+    from occbench.protocol import load_protocol
+
+    config = BuildConfig(
+        protocol=load_protocol(args.protocol), out=Path(args.out), source_dir=args.source_dir,
+        mask_dir=args.mask_dir, workers=args.workers, limit=args.limit, shard=parse_shard(args.shard),
+        retry_skipped=args.retry_skipped, progress=not args.no_progress,
+    )
+    report = build_dataset(config)
+    if report.complete:
+        print(f"{args.out}: {report.ok} samples written, {report.skipped} skipped (see skipped.csv); "
+              f"{report.produced_now} processed in this run")
+    else:
+        print(f"{args.out}: shard {args.shard} done ({report.produced_now} processed); "
+              "manifest is written when every shard has finished")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from occbench.methods.predict import PredictConfig, predict
+
+    counts = predict(PredictConfig(
+        method=args.method, data=Path(args.data), out=Path(args.out), params=_parse_params(args.param),
+        limit=args.limit, batch_size=args.batch_size, device=args.device, overwrite=args.overwrite,
+        progress=not args.no_progress,
+    ))
+    print(f"{args.out}/pred: {counts['predicted']} predicted, {counts['failed']} failed, {counts['samples']} samples")
+    return 0 if not counts["failed"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="occbench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"occbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("ls", help="list registered sources, masks, methods or shipped protocols")
+    ls.add_argument("what", choices=["sources", "masks", "methods", "protocols"])
+    ls.set_defaults(func=cmd_ls)
+
+    validate = sub.add_parser("validate", help="check protocol files and print their content hash")
+    validate.add_argument("protocols", nargs="+", metavar="PROTOCOL", help="shipped name or path to a YAML file")
+    validate.add_argument("--show", action="store_true", help="print the resolved protocol")
+    validate.set_defaults(func=cmd_validate)
+
+    build = sub.add_parser("build-dataset", help="synthesise an occluded dataset from a protocol",
+                           epilog="example: occbench build-dataset demo-center --out runs/demo/data --workers 2")
+    build.add_argument("protocol", metavar="PROTOCOL", help="shipped name or path to a YAML file")
+    build.add_argument("--out", required=True, help="output folder (resumed if it holds a partial build)")
+    build.add_argument("--source-dir", type=Path, help="root folder of the source images")
+    build.add_argument("--mask-dir", type=Path, help="folder of mask files for external/quickdraw generators")
+    build.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    build.add_argument("--limit", type=int, help="only the first N samples (in id order)")
+    build.add_argument("--shard", default="0/1", help="build shard i of N (0-based), e.g. 3/8 for array jobs")
+    build.add_argument("--retry-skipped", action="store_true", help="retry samples skipped by an earlier run")
+    build.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    build.set_defaults(func=cmd_build)
+
+    pred = sub.add_parser("predict", help="run a method on a built dataset, writing RUN/pred/<id>.png",
+                          epilog="example: occbench predict --method telea --data runs/demo/data --out runs/demo/telea")
+    pred.add_argument("--method", required=True, help="registered method (occbench ls methods)")
+    pred.add_argument("--data", required=True, help="built dataset folder")
+    pred.add_argument("--out", required=True, help="run folder")
+    pred.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter")
+    pred.add_argument("--limit", type=int, help="only the first N samples")
+    pred.add_argument("--batch-size", type=int, default=8)
+    pred.add_argument("--device", default="cpu")
+    pred.add_argument("--overwrite", action="store_true", help="recompute existing predictions")
+    pred.add_argument("--no-progress", action="store_true")
+    pred.set_defaults(func=cmd_predict)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except OccbenchError as exc:
+        print(f"occbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("occbench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Fitting a source image (and its labels) to the protocol's square resolution.
+
+``short-side``: scale so the shorter side equals the resolution, then centre-crop the longer side.
+``stretch``: resize both sides to the resolution (aspect ratio not kept).
+Images use area interpolation when shrinking and bicubic when enlarging; labels always use nearest
+neighbour. An image smaller than the resolution is an error for the sample unless the protocol sets
+``upscale: true``. Labels may come at another size than the image (CelebAMask-HQ: 512 vs 1024) but
+must have the same aspect ratio.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from occbench.errors import SampleError
+from occbench.protocol import Preprocess
+
+
+def _crop_box(height: int, width: int, size: int) -> tuple[int, int]:
+    return (height - size) // 2, (width - size) // 2
+
+
+def _fit(array: np.ndarray, resolution: int, policy: Preprocess, interpolation: int) -> np.ndarray:
+    height, width = array.shape[:2]
+    if policy.resize == "stretch":
+        if (height, width) == (resolution, resolution):
+            return array
+        return cv2.resize(array, (resolution, resolution), interpolation=interpolation)
+    scale = resolution / min(height, width)
+    new_h, new_w = max(resolution, round(height * scale)), max(resolution, round(width * scale))
+    if (new_h, new_w) != (height, width):
+        array = cv2.resize(array, (new_w, new_h), interpolation=interpolation)
+    top, left = _crop_box(new_h, new_w, resolution)
+    return np.ascontiguousarray(array[top : top + resolution, left : left + resolution])
+
+
+def fit_image(image: np.ndarray, resolution: int, policy: Preprocess, name: str) -> np.ndarray:
+    """RGB uint8 image → ``(resolution, resolution, 3)``. ``name`` identifies the file in errors."""
+    height, width = image.shape[:2]
+    if min(height, width) < resolution and not policy.upscale:
+        raise SampleError(f"{name}: image is {width}x{height}, smaller than the protocol resolution {resolution} "
+                          "(set preprocess.upscale: true in the protocol to enlarge such images)")
+    shrinking = min(height, width) >= resolution
+    return _fit(image, resolution, policy, cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+
+
+def fit_label(label: np.ndarray, image_shape: tuple[int, ...], resolution: int, policy: Preprocess,
+              name: str) -> np.ndarray:
+    """Label map → ``(resolution, resolution)`` with nearest neighbour, aligned with the image."""
+    (lh, lw), (ih, iw) = label.shape[:2], image_shape[:2]
+    if abs(lh * iw - lw * ih) > max(ih, iw):  # aspect ratios differ by more than a pixel
+        raise SampleError(f"{name}: label map is {lw}x{lh} but the image is {iw}x{ih}; expected the same aspect ratio")
+    if (lh, lw) != (ih, iw):
+        label = cv2.resize(label, (iw, ih), interpolation=cv2.INTER_NEAREST)
+    return _fit(label, resolution, policy, cv2.INTER_NEAREST)

@@ -1,0 +1,106 @@
+"""Producing one work unit: load → fit to resolution → occlude → write files → manifest rows.
+
+Runs inside build workers. Every failure of a sample becomes a ``skipped`` row with its reason, so a
+long build keeps going; files are written atomically before the row is returned.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from occbench.dataset.layout import DatasetLayout
+from occbench.dataset.plan import WorkUnit, sample_id
+from occbench.errors import SampleError
+from occbench.image_io import write_png
+from occbench.masks.base import Generator, hole_ratio
+from occbench.protocol import Protocol
+from occbench.rng import sample_rng
+from occbench.sources.base import Source
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    """What a worker needs, built once per worker."""
+
+    protocol: Protocol
+    source: Source
+    generator: Generator
+    layout: DatasetLayout
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def _write_sample(ctx: SampleContext, sid: str, target, label, generated) -> dict[str, str]:
+    layout = ctx.layout
+    hashes = {
+        "sha256_target": write_png(layout.file("target", sid), target),
+        "sha256_occluded": write_png(layout.file("occluded", sid), generated.occluded),
+        "sha256_mask": write_png(layout.file("mask", sid), (generated.mask > 0).astype(np.uint8) * 255),
+    }
+    if label is not None:
+        hashes["sha256_label"] = write_png(layout.file("label", sid), label)
+    if generated.label_occ is not None:
+        hashes["sha256_label_occ"] = write_png(layout.file("label_occ", sid), generated.label_occ)
+    return hashes
+
+
+def _fg_ratios(label: np.ndarray | None, mask: np.ndarray) -> tuple[float | None, float | None]:
+    if label is None:
+        return None, None
+    from occbench.labels import foreground_mask
+
+    fg = foreground_mask(label)
+    hole = mask > 0
+    n_hole = int(hole.sum())
+    return float(fg.mean()), (float((fg & hole).sum()) / n_hole if n_hole else None)
+
+
+def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
+    """Produce every variant of one item; returns one progress row per sample."""
+    from occbench.dataset.preprocess import fit_image, fit_label
+
+    protocol = ctx.protocol
+    base = {"source_id": unit.item.id, "generator": protocol.generator_name}
+    ids = [sample_id(unit.item.id, v, protocol.variants) for v in unit.variants]
+    try:
+        loaded = ctx.source.load(unit.item)
+        target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, str(unit.item.image_path))
+        label = loaded.label
+        if label is not None:
+            label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess,
+                              str(unit.item.label_path or unit.item.image_path))
+        elif ctx.source.provides_labels():
+            raise SampleError(f"{unit.item.image_path}: source promises labels but none were loaded")
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, the build goes on
+        reason = str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
+        return [{**base, "id": sid, "variant": v, "status": "skipped", "reason": reason}
+                for sid, v in zip(ids, unit.variants)]
+    rows = []
+    for sid, variant in zip(ids, unit.variants):
+        row = {**base, "id": sid, "variant": variant}
+        try:
+            generated = ctx.generator.generate(target, label, sample_rng(protocol.seed, sid))
+            hashes = _write_sample(ctx, sid, target, label, generated)
+            fg, hole_fg = _fg_ratios(label, generated.mask)
+            row.update(hashes, status="ok", hole_ratio=_ratio(hole_ratio(generated.mask)), fg_ratio=_ratio(fg),
+                       hole_fg_ratio=_ratio(hole_fg), notes=";".join(loaded.notes),
+                       params=json.dumps(generated.params or {}, sort_keys=True, default=_json_default))
+        except Exception as exc:  # noqa: BLE001
+            reason = str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
+            row.update(status="skipped", reason=reason)
+        rows.append(row)
+    return rows

@@ -1,0 +1,5 @@
+"""Inpainting methods (DESIGN §4). Registry: METHODS."""
+
+from occbench.methods.base import ImageMethod, Method
+
+__all__ = ["ImageMethod", "Method"]

@@ -1,0 +1,61 @@
+"""The method interface (DESIGN §4).
+
+A method maps ``(occluded, mask, extras) -> prediction`` on float32 tensors in [0, 1]:
+``occluded`` and the prediction are ``(B, 3, H, W)``, ``mask`` is ``(B, 1, H, W)`` with 1 = hole.
+``extras`` may carry ``"label"`` (``(B, H, W)`` int64 CelebAMask-HQ classes) or landmarks a method is
+allowed to use. Methods are frozen dataclasses whose fields are their parameters.
+
+Classical per-image methods subclass :class:`ImageMethod` and implement :meth:`ImageMethod.inpaint_image`
+on uint8 numpy arrays; the batching and tensor conversion are done once here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+
+def check_inputs(occluded: torch.Tensor, mask: torch.Tensor) -> None:
+    """Shape contract: occluded (B, 3, H, W), mask (B, 1, H, W), same B, H, W."""
+    if occluded.ndim != 4 or occluded.shape[1] != 3:
+        raise ValueError(f"Expected occluded of shape (B, 3, H, W), but got {tuple(occluded.shape)}")
+    if mask.ndim != 4 or mask.shape[1] != 1 or mask.shape[0] != occluded.shape[0] or mask.shape[2:] != occluded.shape[2:]:
+        raise ValueError(f"Expected mask of shape ({occluded.shape[0]}, 1, {occluded.shape[2]}, {occluded.shape[3]}), "
+                         f"but got {tuple(mask.shape)}")
+
+
+@dataclass(frozen=True)
+class Method(ABC):
+    """Base class of all methods."""
+
+    needs_weights: ClassVar[bool] = False
+    mask_modes: ClassVar[tuple[str, ...]] = ("given",)  # "predicted" for methods that detect occlusions
+
+    @abstractmethod
+    def predict(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any] | None = None) -> torch.Tensor:
+        """Return the prediction ``(B, 3, H, W)`` float32 in [0, 1]."""
+
+    def to(self, device: str | torch.device) -> Method:
+        """Move weights to ``device``; methods without weights ignore it."""
+        return self
+
+
+@dataclass(frozen=True)
+class ImageMethod(Method):
+    """A method that works on one uint8 image at a time (classical references)."""
+
+    @abstractmethod
+    def inpaint_image(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``image`` RGB uint8 (H, W, 3) with holes; ``mask`` uint8 (H, W), 1 = hole. Returns RGB uint8."""
+
+    @torch.no_grad()
+    def predict(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any] | None = None) -> torch.Tensor:
+        check_inputs(occluded, mask)
+        images = (occluded.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        masks = (mask.detach().cpu()[:, 0] > 0.5).to(torch.uint8).numpy()
+        out = np.stack([self.inpaint_image(np.ascontiguousarray(i), np.ascontiguousarray(m)) for i, m in zip(images, masks)])
+        return torch.from_numpy(out).permute(0, 3, 1, 2).float().div(255).to(occluded.device)

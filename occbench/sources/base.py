@@ -1,0 +1,94 @@
+"""The source interface.
+
+A source lists items (stable ids, sorted) and loads one item as an RGB uint8 image at its native size
+plus, when it has them, a parsing-label map in CelebAMask-HQ classes (DESIGN §2). Sources are frozen
+dataclasses: their fields are protocol parameters, except ``root`` (given at build time with
+``--source-dir``, never part of the protocol hash) and ``split``.
+
+Ids are file-name safe (letters, digits, ``._-``): a relative path ``a/b/c.jpg`` becomes ``a__b__c``.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from occbench.errors import OccbenchError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def id_from_relpath(relpath: str | Path) -> str:
+    """Stable, file-name safe id from a relative path: directories joined by ``__``, extension dropped."""
+    parts = Path(relpath).with_suffix("").parts
+    return "__".join(_UNSAFE.sub("-", part) for part in parts)
+
+
+@dataclass(frozen=True)
+class SourceItem:
+    """One image of a source. ``label_path`` is a combined label PNG; ``label_parts`` per-part masks."""
+
+    id: str
+    image_path: Path
+    label_path: Path | None = None
+    label_parts: tuple[tuple[int, Path], ...] = ()  # (class value, part mask file)
+
+
+@dataclass
+class SourceSample:
+    """A loaded item: RGB uint8 image, optional uint8 label map, and the conversions applied."""
+
+    image: np.ndarray
+    label: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Source(ABC):
+    """Base class. Subclasses are frozen dataclasses whose fields are documented parameters."""
+
+    root: Path | None = None
+    split: str = "all"
+
+    has_labels: ClassVar[bool] = False
+    splits: ClassVar[tuple[str, ...]] = ("all",)
+
+    def __post_init__(self) -> None:
+        if self.split not in self.splits and not self.split.startswith("list:"):
+            raise ValueError(f"split: Expected one of {', '.join(self.splits)} or 'list:<file of ids>', "
+                             f"but got {self.split!r}")
+
+    def require_root(self) -> Path:
+        """The root folder, checked to exist. Raises an error that says how to pass it."""
+        if self.root is None:
+            raise OccbenchError(f"source {type(self).__name__} needs a data folder: pass --source-dir DIR")
+        root = Path(self.root)
+        if not root.is_dir():
+            raise OccbenchError(f"{root}: source folder does not exist (expected {self.layout_hint()})")
+        return root
+
+    def provides_labels(self) -> bool:
+        """Whether :meth:`load` returns label maps (some sources only do when configured to)."""
+        return self.has_labels
+
+    def layout_hint(self) -> str:
+        return "a folder of images"
+
+    @abstractmethod
+    def items(self) -> list[SourceItem]:
+        """All items of the chosen split, sorted by id. Ids are unique."""
+
+    @abstractmethod
+    def load(self, item: SourceItem) -> SourceSample:
+        """Load one item; problems raise SampleError naming the file."""
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description for dataset.json (root included, it is provenance not protocol)."""
+        from occbench.params import public_params
+
+        return {"name": type(self).__name__, **public_params(self)}
