@@ -27,6 +27,7 @@ import numpy as np
 
 from occbench.errors import SampleError
 
+
 def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

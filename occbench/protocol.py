@@ -5,7 +5,7 @@ are given at build time and recorded as provenance). Example::
 
     name: celebahq256-center          # must be unique; shipped files are named <name>.yaml
     version: 1                        # bump on any change that alters outputs; published files are immutable
-    include: _base/celebahq256.yaml   # or a list; paths relative to this file; later keys win
+    include: _base/celebahq256.yaml   # or a list; relative to this file; later keys win
     seed: 2026
     resolution: 256                   # square output side in pixels
     preprocess: {resize: short-side, crop: center, upscale: false}
@@ -15,9 +15,11 @@ are given at build time and recorded as provenance). Example::
 
 ``include:`` files are merged first, in order, then the including file on top: mappings merge key by
 key, except that a ``source:``/``generator:`` naming another component replaces the included one
-whole (its parameters would not fit); everything else is replaced. The content hash is the SHA-256 of the resolved protocol as
-canonical JSON without ``include``, ``description``, ``reference`` and ``notes`` (text that does not
-change outputs); it is recorded in every dataset and results file.
+whole (its parameters would not fit); everything else is replaced.
+
+The content hash is the SHA-256 of the resolved protocol as canonical JSON without ``include``,
+``description``, ``reference`` and ``notes`` (text that does not change outputs); it is recorded in
+every dataset and results file.
 """
 
 from __future__ import annotations

@@ -59,11 +59,13 @@ def read_dataset_info(root: str | Path) -> dict[str, Any]:
     layout = DatasetLayout(Path(root))
     if not layout.dataset_json.is_file():
         hint = " (the build is incomplete: rerun build-dataset to resume)" if layout.build_dir.is_dir() else ""
-        raise OccbenchError(f"{layout.dataset_json}: not found; expected a dataset built by `occbench build-dataset`{hint}")
+        raise OccbenchError(f"{layout.dataset_json}: not found; expected a dataset built by "
+                            f"`occbench build-dataset`{hint}")
     try:
         info = json.loads(layout.dataset_json.read_text())
     except json.JSONDecodeError as exc:
         raise OccbenchError(f"{layout.dataset_json}: invalid JSON ({exc})") from exc
     if info.get("format") != DATASET_FORMAT:
-        raise OccbenchError(f"{layout.dataset_json}: Expected format {DATASET_FORMAT!r}, but got {info.get('format')!r}")
+        raise OccbenchError(f"{layout.dataset_json}: Expected format {DATASET_FORMAT!r}, "
+                            f"but got {info.get('format')!r}")
     return info

@@ -36,7 +36,7 @@ class Generator(ABC):
 
     needs_dir: ClassVar[bool] = False
 
-    def setup(self, mask_dir: Path | None) -> None:
+    def setup(self, mask_dir: Path | None) -> None:  # noqa: B027 - optional hook, empty by default
         """Load external files once per worker. Default: nothing to load."""
 
     @abstractmethod

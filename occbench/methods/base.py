@@ -23,9 +23,9 @@ def check_inputs(occluded: torch.Tensor, mask: torch.Tensor) -> None:
     """Shape contract: occluded (B, 3, H, W), mask (B, 1, H, W), same B, H, W."""
     if occluded.ndim != 4 or occluded.shape[1] != 3:
         raise ValueError(f"Expected occluded of shape (B, 3, H, W), but got {tuple(occluded.shape)}")
-    if mask.ndim != 4 or mask.shape[1] != 1 or mask.shape[0] != occluded.shape[0] or mask.shape[2:] != occluded.shape[2:]:
-        raise ValueError(f"Expected mask of shape ({occluded.shape[0]}, 1, {occluded.shape[2]}, {occluded.shape[3]}), "
-                         f"but got {tuple(mask.shape)}")
+    expected = (occluded.shape[0], 1, *occluded.shape[2:])
+    if tuple(mask.shape) != expected:
+        raise ValueError(f"Expected mask of shape {expected}, but got {tuple(mask.shape)}")
 
 
 @dataclass(frozen=True)
@@ -57,5 +57,6 @@ class ImageMethod(Method):
         check_inputs(occluded, mask)
         images = (occluded.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
         masks = (mask.detach().cpu()[:, 0] > 0.5).to(torch.uint8).numpy()
-        out = np.stack([self.inpaint_image(np.ascontiguousarray(i), np.ascontiguousarray(m)) for i, m in zip(images, masks)])
+        out = np.stack([self.inpaint_image(np.ascontiguousarray(image), np.ascontiguousarray(hole))
+                        for image, hole in zip(images, masks)])
         return torch.from_numpy(out).permute(0, 3, 1, 2).float().div(255).to(occluded.device)

@@ -82,9 +82,9 @@ def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch:
 
 def predict(config: PredictConfig) -> dict[str, int]:
     """Run ``config.method`` on every sample of ``config.data``; returns counts."""
+    method = make_method(config.method, config.params).to(config.device)
     info = read_dataset_info(config.data)
     layout = DatasetLayout(config.data)
-    method = make_method(config.method, config.params).to(config.device)
     ids = [row["id"] for row in read_rows(layout.manifest)][: config.limit]
     pred_dir = config.out / "pred"
     todo = ids if config.overwrite else [i for i in ids if not (pred_dir / f"{i}.png").is_file()]

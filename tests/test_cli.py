@@ -1,0 +1,73 @@
+"""The command line end to end: ls, validate, build-dataset → predict on the built-in demo source."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from occbench.cli import main
+from occbench.image_io import read_gray, read_image
+
+
+def test_ls_lists_registries_and_protocols(capsys):
+    assert main(["ls", "methods"]) == 0
+    assert {"telea", "navier-stokes", "biharmonic", "mean-fill"} <= set(capsys.readouterr().out.split())
+    assert main(["ls", "protocols"]) == 0
+    out = capsys.readouterr().out
+    assert "celebahq256-center " in out and "demo-center" in out and "_base" not in out
+
+
+def test_validate_prints_hash_and_rejects_bad_files(tmp_path, capsys):
+    assert main(["validate", "celebahq256-center", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "sha256:" in out and "size: 128" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\nseed: 1\nresolution: 32\nsource: {name: folder}\ngenerator: {name: hlaf}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: generator.name: Unknown masks 'hlaf'. Did you mean 'half'?" in err
+
+
+def test_build_then_predict_end_to_end(tmp_path, capsys):
+    data, run = tmp_path / "data", tmp_path / "telea"
+    assert main(["build-dataset", "demo-center", "--out", str(data), "--limit", "3", "--no-progress"]) == 0
+    assert main(["predict", "--method", "telea", "--data", str(data), "--out", str(run), "--param", "radius=5",
+                 "--no-progress"]) == 0
+    assert "3 predicted, 0 failed" in capsys.readouterr().out
+    preds = sorted(p.stem for p in (run / "pred").glob("*.png"))
+    assert preds == sorted(p.stem for p in (data / "target").glob("*.png")) and len(preds) == 3
+    for sample_id in preds:
+        pred = read_image(run / "pred" / f"{sample_id}.png")
+        occluded = read_image(data / "occluded" / f"{sample_id}.png")
+        known = read_gray(data / "mask" / f"{sample_id}.png") == 0
+        assert np.array_equal(pred[known], occluded[known])
+        assert pred[~known].std() > 0  # the hole was filled, not left black
+    assert '"radius": 5' in (run / "run.json").read_text()
+    # rerunning skips what exists
+    assert main(["predict", "--method", "telea", "--data", str(data), "--out", str(run), "--param", "radius=5",
+                 "--no-progress"]) == 0
+
+
+def test_predict_errors_are_clear(tmp_path, capsys):
+    assert main(["predict", "--method", "tela", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert "Did you mean 'telea'" in capsys.readouterr().err
+    assert main(["predict", "--method", "telea", "--data", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert "dataset.json: not found" in capsys.readouterr().err
+
+
+def test_build_needs_mask_dir_for_external_generators(tmp_path, capsys):
+    assert main(["build-dataset", "folder256-nvidia-irregular", "--source-dir", str(tmp_path), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "--mask-dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad_shard", ["3/3", "x", "1/0"])
+def test_bad_shard(tmp_path, capsys, bad_shard):
+    assert main(["build-dataset", "demo-center", "--out", str(tmp_path), "--shard", bad_shard]) == 2
+    assert "--shard" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "occbench.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "build-dataset" in result.stdout

@@ -1,0 +1,41 @@
+"""A non-editable wheel install still finds protocols/ and baselines/ (they live outside occbench/ in
+the repository). Dependencies are reused from the running environment through a .pth file."""
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_install_finds_protocols_and_baselines(tmp_path):
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
+                   check=True, capture_output=True)
+    wheel = next(dist.glob("occbench-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
+                    "-q", str(wheel)], check=True)
+    # Reuse installed dependencies: a .pth line adds the current site-packages to the path (its own .pth
+    # files, such as an editable occbench, are not executed, so only the wheel provides occbench).
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    listing = subprocess.run([str(venv / "bin" / "occbench"), "ls", "protocols"], cwd=work, check=True,
+                             capture_output=True, text=True).stdout
+    assert "celebahq256-center" in listing and "folder256-nvidia-irregular" in listing and "demo-center" in listing
+    code = ("import occbench, occbench.protocol as p; from occbench.registry import METHODS;"
+            "m = METHODS.get('telea'); print(occbench.__file__); print(m.__module__);"
+            "print(p.protocols_dir())")
+    out = subprocess.run([str(python), "-c", code], cwd=work, check=True, capture_output=True, text=True).stdout
+    location, module, protocols = out.split()
+    assert location.startswith(site) and module.startswith("occbench.baselines")
+    assert protocols.startswith(site) and (Path(protocols) / "_base" / "celebahq256.yaml").is_file()
