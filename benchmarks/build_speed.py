@@ -16,8 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from occbench.dataset.build import BuildConfig, build_dataset
 from occbench.dataset.preprocess import fit_image
 from occbench.image_io import read_image, write_png
@@ -30,14 +28,18 @@ DEFAULT_PROTOCOLS = ("folder256-center", "folder256-half", "folder256-freeform",
 
 
 def io_floor(protocol, source_dir: Path | None, out: Path) -> tuple[float, int]:
-    """Seconds to decode every source image and write three PNGs per sample (arrays prepared untimed)."""
-    source = protocol.make_source(source_dir)
+    """Seconds to decode every source image and write the three PNGs the build writes for it.
+
+    The arrays are the real outputs (same generator, same per-sample rng), prepared untimed, so the
+    floor encodes exactly what the build encodes.
+    """
+    source, generator = protocol.make_source(source_dir), protocol.make_generator()
     items = source.items()
     prepared = []
     for item in items:
         target = fit_image(source.load(item).image, protocol.resolution, protocol.preprocess, item.id)
-        mask = (sample_rng(0, item.id).random(target.shape[:2]) < 0.3).astype(np.uint8)
-        prepared.append((item, target, target * (1 - mask)[:, :, None], mask * 255))
+        generated = generator.generate(target, None, sample_rng(protocol.seed, item.id))
+        prepared.append((item, target, generated.occluded, generated.mask * 255))
     start = time.perf_counter()
     for item, target, occluded, mask in prepared:
         read_image(item.image_path)

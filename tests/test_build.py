@@ -192,3 +192,27 @@ def test_labels_written_from_celebahq_source(tmp_path, assets):
     label = read_gray(tmp_path / "out" / "label" / "0.png")
     assert label.shape == (32, 32) and label.max() <= 18 and rows[0]["sha256_label"]
     assert 0.2 < float(rows[0]["fg_ratio"]) < 0.95 and rows[0]["hole_fg_ratio"]
+
+
+FOLDER_PROTOCOLS = ["folder256-center", "folder256-center70", "folder256-half", "folder256-freeform",
+                    "folder256-lama-thick", "folder256-lama-medium", "folder256-lama-thin", "folder256-irregular",
+                    "folder256-nvidia-irregular"]
+
+
+@pytest.mark.parametrize("name", FOLDER_PROTOCOLS)
+def test_shipped_protocols_on_real_faces_are_worker_count_independent(tmp_path, assets, name):
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for path in sorted((assets / "celeba_hq_faces_sean").glob("*.jpg"))[:4]:
+        (faces / path.name).symlink_to(path)
+    protocol = load_protocol(name)
+    mask_dir = assets / "nvidia_irregular_masks" if "nvidia" in name else None
+    for workers in (1, 2):
+        report = build_dataset(BuildConfig(protocol=protocol, out=tmp_path / f"w{workers}", source_dir=faces,
+                                           mask_dir=mask_dir, workers=workers, progress=False))
+        assert report.ok == 4, (tmp_path / f"w{workers}" / "skipped.csv").read_text()
+    assert tree_digest(tmp_path / "w1") == tree_digest(tmp_path / "w2")
+    rows = list(csv.DictReader((tmp_path / "w1" / "manifest.csv").open()))
+    assert all(0 < float(r["hole_ratio"]) < 1 for r in rows)
+    distinct_masks = len({r["sha256_mask"] for r in rows})
+    assert distinct_masks == 1 if name in ("folder256-center", "folder256-center70") else distinct_masks >= 2
