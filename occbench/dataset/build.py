@@ -79,7 +79,8 @@ def _run_units(config: BuildConfig, ctx: SampleContext, units: list[WorkUnit]) -
         for unit in units:
             yield produce_unit(ctx, unit)
         return
-    with multiprocessing.get_context().Pool(config.workers, _init_worker, (config,)) as pool:
+    # spawn, not fork: a forked child inherits OpenCV's and torch's thread pools mid-state and can deadlock
+    with multiprocessing.get_context("spawn").Pool(config.workers, _init_worker, (config,)) as pool:
         yield from pool.imap_unordered(_work, units, chunksize=max(1, min(16, len(units) // (config.workers * 8))))
 
 
