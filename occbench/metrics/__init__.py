@@ -1,0 +1,77 @@
+"""Per-image and dataset-level metrics for occluded-face inpainting, region-aware.
+
+Conventions shared by every metric module (DESIGN §2, §5; names and units in ``docs/results.md``):
+
+- images ``pred`` / ``target``: float32 torch tensors ``(B, 3, H, W)`` in ``[0, data_range]`` (``data_range``
+  is 1.0 for occbench's in-memory images);
+- ``mask``: ``(B, 1, H, W)``, 1 = hole / occluded / missing, 0 = known (binarised at 0.5);
+- ``fg``: ``(B, 1, H, W)``, 1 = foreground (CelebAMask-HQ classes 1–13: skin … hair), or ``None`` when the
+  sample has no parsing labels (the ``fg`` and ``hole_fg`` regions are then omitted from the results);
+- argument names and order everywhere: ``pred, target, mask, fg, *, data_range``;
+- per-image scores come back as ``dict[(metric, region)] -> Tensor (B,) float64``; an empty region gives NaN
+  (counted, never averaged in).
+
+Regions (see :mod:`occbench.metrics.regions`): ``whole``, ``zero_outside`` (both images multiplied by the
+mask, metric over the whole image — the SGIN paper's "masked region"), ``hole``, ``fg``, ``hole_fg`` and
+``boundary`` (a band of ``boundary_px`` pixels on both sides of the hole edge). The weight-map regions
+average a per-pixel map (squared error, absolute error, SSIM map, LPIPS spatial map) over the region.
+
+Units: ``mse``/``rmse``/``mae`` on the 0–255 scale, ``l1`` on 0–1, ``psnr`` in dB for the given
+``data_range``. MS-SSIM is multi-scale and has no pixel-aligned map, so it supports ``whole`` and
+``zero_outside`` only. FID/KID are dataset-level (``kind="dataset"``); identity metrics need a detected
+face in the whole image.
+
+This module stays light (no torch import): import :mod:`occbench.metrics.pixel` or
+:mod:`occbench.metrics.lpips_metric` for the implementations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+MIN_SAMPLES_FID = 2048
+"""Fewest images per set for a FID/KID that can be compared with published values.
+
+The covariance of 2048-d features estimated from N images has rank at most N - 1, so below 2048 images it
+is rank-deficient and the matrix square root in FID is poorly determined. FID is also biased upwards at
+small N (the bias shrinks roughly as 1/N), and published FIDs use 2k-50k images (10k-30k typical for
+CelebA-HQ inpainting). Below this count values are still computed, but ``evaluate`` warns that they are
+not comparable to published numbers.
+"""
+
+ALL_REGIONS: tuple[str, ...] = ("whole", "zero_outside", "hole", "fg", "hole_fg", "boundary")
+_WHOLE_ZERO = ("whole", "zero_outside")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Static description of one metric: its unit, better direction, supported regions and kind."""
+
+    name: str
+    unit: str
+    better: Literal["higher", "lower"]
+    regions: tuple[str, ...]
+    kind: Literal["image", "dataset"]
+
+
+METRIC_INFO: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo("psnr", "dB (data range 1.0 on [0, 1] images, i.e. 255 on 0-255)", "higher", ALL_REGIONS, "image"),
+        MetricInfo("ssim", "unitless, at most 1 (Gaussian window sigma 1.5, 11 px)", "higher", ALL_REGIONS, "image"),
+        MetricInfo("ms_ssim", "unitless, at most 1 (5 scales; needs H, W >= 176 px)", "higher", _WHOLE_ZERO, "image"),
+        MetricInfo("rmse", "0-255 scale (root of the per-image MSE)", "lower", ALL_REGIONS, "image"),
+        MetricInfo("mae", "0-255 scale", "lower", ALL_REGIONS, "image"),
+        MetricInfo("mse", "0-255 scale, squared", "lower", ALL_REGIONS, "image"),
+        MetricInfo("l1", "0-1 scale (mean absolute error / data range)", "lower", ALL_REGIONS, "image"),
+        MetricInfo("lpips", "unitless distance (LPIPS v0.1, AlexNet trunk by default)", "lower", ALL_REGIONS, "image"),
+        MetricInfo("fid", "Frechet distance of Inception-v3 pool features", "lower", _WHOLE_ZERO, "dataset"),
+        MetricInfo("kid", "squared MMD of Inception-v3 features (x1, mean over subsets)", "lower", _WHOLE_ZERO,
+                   "dataset"),
+        MetricInfo("identity", "cosine similarity of dlib face descriptors, -1..1", "higher", ("whole",), "image"),
+        MetricInfo("identity_distance", "Euclidean distance of dlib face descriptors", "lower", ("whole",), "image"),
+    )
+}
+
+__all__ = ["ALL_REGIONS", "METRIC_INFO", "MetricInfo"]

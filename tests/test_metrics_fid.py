@@ -1,0 +1,160 @@
+"""FID / KID: occbench's streaming statistics against torchmetrics on the same real images.
+
+Uses the offline FID Inception file from ../shared/weights (skips when absent). Inception runs on the CPU at
+~0.3 s per image here, so the sets are small (16 CelebA-HQ faces vs 16 COCO images at 128 px); the values are
+only there to compare implementations, not to be meaningful FIDs.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import shared_path
+from PIL import Image
+
+from occbench.compat import ensure_torchvision_importable
+from occbench.errors import OccbenchError
+from occbench.metrics.distribution import MIN_SAMPLES_FID, InceptionFeatureStats
+from occbench.weights import MissingWeightsError
+
+ensure_torchvision_importable()  # before torchmetrics is imported in the tests below
+
+WEIGHTS_NAME = "weights-inception-2015-12-05-6726825d.pth"
+WEIGHTS_SHA256 = "ffcd0de280400bafa7dbdec1ce33e99b089b03f38f8977875724c1bf5a21a8a0"  # shared/weights/README.md
+N, SIZE = 16, 128
+GOLDEN_FID = 380.97795  # occbench == torchmetrics on these 16 vs 16 images (PIL bicubic to 128 px)
+
+
+def _load(folder: Path, n: int = N, size: int = SIZE) -> torch.Tensor:
+    files = sorted(folder.glob("*.jpg"))[:n]
+    arrays = [np.asarray(Image.open(f).convert("RGB").resize((size, size), Image.BICUBIC)) for f in files]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
+
+
+@pytest.fixture(scope="module")
+def weights_file() -> Path:
+    return shared_path("weights", WEIGHTS_NAME)
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, torch.Tensor]:
+    return {"faces": _load(shared_path("assets", "celeba_hq_faces_sean")),
+            "coco": _load(shared_path("assets", "coco128_seg", "images", "train2017"))}
+
+
+@pytest.fixture(scope="module")
+def stats(weights_file: Path, images: dict[str, torch.Tensor]) -> InceptionFeatureStats:
+    """Both sets added in one batch each; KID with one subset of all 16 images (deterministic)."""
+    feature_stats = InceptionFeatureStats(weights_dir=weights_file.parent, kid_subset_size=1000, kid_subsets=1)
+    for name, batch in images.items():
+        feature_stats.update(name, batch)
+    return feature_stats
+
+
+@pytest.fixture(scope="module")
+def fid_value(stats: InceptionFeatureStats) -> float:
+    return stats.fid("faces", "coco")
+
+
+def test_min_samples_constant():
+    assert MIN_SAMPLES_FID == 2048
+
+
+@pytest.mark.slow
+def test_count_and_weights_provenance(stats: InceptionFeatureStats, weights_file: Path):
+    assert stats.count("faces") == N and stats.count("coco") == N and stats.count("unknown") == 0
+    assert stats.weights_path == weights_file
+    assert stats.weights_sha256 == WEIGHTS_SHA256
+
+
+@pytest.mark.slow
+def test_fid_matches_torchmetrics(stats: InceptionFeatureStats, fid_value: float, weights_file: Path,
+                                  images: dict[str, torch.Tensor]):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    reference = FrechetInceptionDistance(feature=2048, normalize=True, feature_extractor_weights_path=str(weights_file))
+    reference.update(images["faces"], real=True)
+    reference.update(images["coco"], real=False)
+    expected = float(reference.compute())
+    assert fid_value == pytest.approx(expected, rel=1e-5)  # observed 3e-8 (torchmetrics returns float32)
+    assert fid_value == pytest.approx(GOLDEN_FID, rel=1e-4)
+
+
+@pytest.mark.slow
+def test_fid_identical_sets_is_zero(stats: InceptionFeatureStats):
+    assert abs(stats.fid("faces", "faces")) < 1e-3  # observed -1.9e-4 (eigvals of a rank-15 product)
+
+
+@pytest.mark.slow
+def test_fid_independent_of_batch_size(weights_file: Path, images: dict[str, torch.Tensor], fid_value: float):
+    batched = InceptionFeatureStats(weights_dir=weights_file.parent)
+    for start in range(0, N, 3):
+        batched.update("faces", images["faces"][start:start + 3])
+    for start in range(0, N, 8):
+        batched.update("coco", images["coco"][start:start + 8])
+    assert batched.count("faces") == N
+    assert batched.fid("faces", "coco") == pytest.approx(fid_value, rel=1e-6)  # observed 1.5e-9
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Metric `Kernel Inception Distance` will save")
+def test_kid_matches_torchmetrics(stats: InceptionFeatureStats, weights_file: Path, images: dict[str, torch.Tensor],
+                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    # KernelInceptionDistance takes no weights path: it loads from the torch hub cache, so point one at the file.
+    checkpoints = tmp_path / "hub" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    os.symlink(weights_file, checkpoints / WEIGHTS_NAME)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    reference = KernelInceptionDistance(subsets=1, subset_size=N, normalize=True)
+    reference.update(images["faces"], real=True)
+    reference.update(images["coco"], real=False)
+    expected_mean, expected_std = (float(v) for v in reference.compute())
+    mean, std = stats.kid("faces", "coco")  # one subset of all 16: the same sample up to order
+    assert mean == pytest.approx(expected_mean, rel=1e-5)  # observed 1.1e-6: torchmetrics sums in float32
+    assert std == expected_std == 0.0
+    assert mean > 0.1  # faces vs everyday COCO scenes are far apart (observed 0.193)
+
+
+@pytest.mark.slow
+def test_kid_subsets_are_seeded(stats: InceptionFeatureStats):
+    sampled = copy.copy(stats)  # shares the features; only the KID settings change
+    sampled.kid_subset_size, sampled.kid_subsets = 8, 10
+    first = sampled.kid("faces", "coco")
+    assert sampled.kid("faces", "coco") == first  # a fresh Generator per call: repeatable
+    assert first[1] > 0  # different subsets give different values
+    sampled.seed = 1
+    assert sampled.kid("faces", "coco") != first
+    assert sampled.kid("faces", "faces")[0] < first[0] / 3  # same distribution: far smaller
+
+
+@pytest.mark.slow
+def test_bad_inputs_and_small_sets(stats: InceptionFeatureStats):
+    with pytest.raises(ValueError, match=r"Expected images of shape \(B, 3, H, W\)"):
+        stats.update("x", torch.rand(3, 32, 32))
+    with pytest.raises(ValueError, match="Expected float images"):
+        stats.update("x", torch.zeros(1, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(OccbenchError, match="Expected at least 2 images in feature set 'missing', but got 0"):
+        stats.fid("faces", "missing")
+    with pytest.raises(OccbenchError, match="'missing'"):
+        stats.kid("missing", "faces")
+
+
+def test_missing_weights_error_names_file_and_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    env_dir, hub_home, given = tmp_path / "env", tmp_path / "torch_home", tmp_path / "given"
+    for folder in (env_dir, hub_home, given):
+        folder.mkdir()
+    monkeypatch.setenv("OCCBENCH_WEIGHTS", str(env_dir))
+    monkeypatch.setenv("TORCH_HOME", str(hub_home))
+    with pytest.raises(MissingWeightsError) as info:
+        InceptionFeatureStats(weights_dir=given)
+    message = str(info.value)
+    assert WEIGHTS_NAME in message and "MB" in message
+    for folder in (given, env_dir, hub_home / "hub" / "checkpoints"):
+        assert str(folder) in message
