@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.occbench-installed
 DEMO := runs/demo
 METHODS := telea navier-stokes biharmonic mean-fill
+# Weight files are never downloaded; ../shared/weights (FID Inception) is used when it exists.
+WEIGHTS_DIR ?= $(firstword $(wildcard ../shared/weights))
+WEIGHTS_FLAG := $(if $(WEIGHTS_DIR),--weights-dir $(WEIGHTS_DIR),)
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
 .PHONY: install demo test test-fast lint bench clean-demo
@@ -20,9 +23,16 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/occbench build-dataset demo-center --out $(DEMO)/data --workers 2
-	for m in $(METHODS); do $(BIN)/occbench predict --method $$m --data $(DEMO)/data --out $(DEMO)/$$m || exit 1; done
-	@echo "demo: dataset in $(DEMO)/data, predictions in $(DEMO)/<method>/pred"
+	$(BIN)/occbench build-dataset demo-irregular --out $(DEMO)/data --workers 2
+	for m in $(METHODS); do \
+	  $(BIN)/occbench evaluate --method $$m --data $(DEMO)/data --out $(DEMO)/$$m $(WEIGHTS_FLAG) || exit 1; done
+	$(BIN)/occbench table $(foreach m,$(METHODS),$(DEMO)/$(m)) --regions whole hole --mode composite \
+	  --out $(DEMO)/table.md
+	@cat $(DEMO)/table.md
+	$(BIN)/occbench plot $(foreach m,$(METHODS),$(DEMO)/$(m)) --kind bins --metric psnr --region hole \
+	  --mode composite --out $(DEMO)/psnr_by_hole_ratio
+	$(BIN)/occbench plot $(foreach m,$(METHODS),$(DEMO)/$(m)) --kind grid --count 4 --out $(DEMO)/examples
+	@echo "demo: dataset $(DEMO)/data, results $(DEMO)/<method>/results.json, table $(DEMO)/table.md, plots $(DEMO)/*.png"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -35,6 +45,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/build_speed.py
+	$(BIN)/python benchmarks/metric_speed.py
 
 clean-demo:
 	rm -rf $(DEMO)

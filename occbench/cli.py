@@ -1,4 +1,4 @@
-"""The ``occbench`` command line: build-dataset, predict, validate, ls.
+"""The ``occbench`` command line: build-dataset, predict, evaluate, table, plot, validate, ls.
 
 Examples::
 
@@ -9,6 +9,9 @@ Examples::
     occbench build-dataset celebahq256-nvidia-irregular --source-dir /data/CelebAMask-HQ \\
         --mask-dir /data/nvidia/testing_mask_dataset --out data/nv256
     occbench predict --method telea --data runs/demo/data --out runs/demo/telea
+    occbench evaluate --method telea --data runs/demo/data --out runs/demo/telea
+    occbench table runs/demo/*/results.json --regions whole hole
+    occbench plot runs/demo/*/results.json --kind bins --metric psnr --out runs/demo/psnr_bins
 """
 
 from __future__ import annotations
@@ -92,6 +95,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0 if not counts["failed"] else 1
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from occbench.evaluate.run import EvaluateConfig, evaluate
+    from occbench.evaluate.scoring import DEFAULT_METRICS, MODES, ScoreSettings
+    from occbench.metrics.regions import REGIONS
+
+    settings = ScoreSettings(
+        metrics=tuple(args.metrics or DEFAULT_METRICS), regions=tuple(args.regions or REGIONS),
+        modes=tuple(args.modes or MODES), boundary_px=args.boundary_px, lpips_net=args.lpips_net,
+        weights_dir=args.weights_dir, allow_random_lpips=args.allow_random_lpips, device=args.device,
+        explicit=bool(args.metrics),
+    )
+    results = evaluate(EvaluateConfig(
+        data=Path(args.data), out=Path(args.out), method=args.method,
+        predictions=Path(args.predictions) if args.predictions else None, params=_parse_params(args.param),
+        limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress, score=settings,
+    ))
+    for warning in results["warnings"]:
+        print(f"occbench: warning: {warning}", file=sys.stderr)
+    print(f"{args.out}: results.json and scores.csv for {results['method']['name']} on "
+          f"{results['dataset']['samples']} samples of {results['dataset']['protocol']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="occbench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -132,6 +158,36 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--overwrite", action="store_true", help="recompute existing predictions")
     pred.add_argument("--no-progress", action="store_true")
     pred.set_defaults(func=cmd_predict)
+
+    ev = sub.add_parser("evaluate", help="run a method (or take external predictions) and score it",
+                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=(
+                            "examples:\n"
+                            "  occbench evaluate --method telea --data runs/demo/data --out runs/demo/telea\n"
+                            "  occbench evaluate --predictions my_method/pngs --data data/c256 --out runs/mine "
+                            "--metrics psnr ssim fid"))
+    source = ev.add_mutually_exclusive_group(required=True)
+    source.add_argument("--method", help="registered method to run first (occbench ls methods)")
+    source.add_argument("--predictions", help="folder of <id>.png predictions from an external method")
+    ev.add_argument("--data", required=True, help="built dataset folder")
+    ev.add_argument("--out", required=True, help="run folder for pred/, scores.csv, results.json")
+    ev.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter")
+    ev.add_argument("--metrics", nargs="+", help="default: all; missing weights then skip a metric with a warning")
+    ev.add_argument("--regions", nargs="+", help="default: whole zero_outside hole fg hole_fg boundary")
+    ev.add_argument("--modes", nargs="+", help="default: raw composite")
+    ev.add_argument("--boundary-px", type=int, default=8, help="half-width of the boundary band in pixels")
+    ev.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex")
+    ev.add_argument("--allow-random-lpips", action="store_true",
+                    help="run LPIPS with a random trunk when its weights are missing (wiring checks only)")
+    ev.add_argument("--weights-dir", type=Path, help="folder searched first for weight files")
+    ev.add_argument("--limit", type=int, help="only the first N samples")
+    ev.add_argument("--batch-size", type=int, default=8)
+    ev.add_argument("--device", default="cpu")
+    ev.add_argument("--no-progress", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
+
+    from occbench.report.cli import register
+
+    register(sub)
     return parser
 
 

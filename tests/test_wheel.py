@@ -39,3 +39,11 @@ def test_wheel_install_finds_protocols_and_baselines(tmp_path):
     location, module, protocols = out.split()
     assert location.startswith(site) and module.startswith("occbench.baselines")
     assert protocols.startswith(site) and (Path(protocols) / "_base" / "celebahq256.yaml").is_file()
+    # every module and protocol file of the repository made it into the wheel (an unlisted package would not)
+    installed = Path(site) / "occbench"
+    for folder, target in (("occbench", installed), ("baselines", installed / "baselines"),
+                           ("protocols", installed / "protocols")):
+        for path in (REPO / folder).rglob("*"):
+            if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts and not (
+                    folder == "occbench" and path.relative_to(REPO / folder).parts[0] in ("baselines", "protocols")):
+                assert (target / path.relative_to(REPO / folder)).is_file(), f"{path} missing from the wheel"

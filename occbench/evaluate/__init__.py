@@ -1,0 +1,1 @@
+"""occbench evaluate: load -> (predict) -> score -> aggregate -> write (docs/results.md)."""

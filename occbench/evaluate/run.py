@@ -1,0 +1,159 @@
+"""``occbench evaluate``: load → (predict) → score → aggregate → write (docs/results.md).
+
+Streaming: batches are read, scored and appended to ``scores.csv`` one at a time, aggregates are
+running statistics and FID keeps feature sums, so memory does not grow with the number of samples
+(KID keeps its features: 8 KB per image per feature set).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from occbench import __version__
+from occbench.dataset.layout import DatasetLayout, read_dataset_info
+from occbench.dataset.manifest import read_rows
+from occbench.errors import OccbenchError
+from occbench.evaluate.aggregate import StreamingAggregates
+from occbench.evaluate.checks import check_predictions
+from occbench.evaluate.scoring import Scorer, ScoreSettings
+from occbench.image_io import read_gray, read_image, write_atomic
+from occbench.labels import foreground_mask
+from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
+
+RESULTS_FORMAT = "occbench-results/1"
+SCORE_COLUMNS = ("id", "generator", "hole_ratio", "metric", "region", "mode", "value")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    data: Path
+    out: Path
+    method: str | None = None
+    predictions: Path | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    limit: int | None = None
+    batch_size: int = 8
+    progress: bool = True
+    score: ScoreSettings = ScoreSettings()
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                                text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
+    """Run the method when asked; returns the predictions folder and the method description."""
+    if (config.method is None) == (config.predictions is None):
+        raise OccbenchError("evaluate: pass exactly one of --method NAME or --predictions DIR")
+    if config.predictions is not None:
+        run_json = config.predictions / "run.json"
+        recorded = json.loads(run_json.read_text()) if run_json.is_file() else {}
+        return config.predictions, {"name": recorded.get("method", config.predictions.name),
+                                    "params": recorded.get("params", {}), "mask": recorded.get("mask", "given"),
+                                    "checkpoint": None, "checkpoint_sha256": None,
+                                    "predictions": str(config.predictions), "external": not recorded}
+    from occbench.methods.predict import PredictConfig, predict
+
+    predict(PredictConfig(method=config.method, data=config.data, out=config.out, params=config.params,
+                          limit=config.limit, batch_size=config.batch_size, device=config.score.device,
+                          progress=config.progress))
+    recorded = json.loads((config.out / "run.json").read_text())
+    return config.out / "pred", {"name": config.method, "params": recorded["params"], "mask": recorded["mask"],
+                                 "checkpoint": None, "checkpoint_sha256": None,
+                                 "predictions": str(config.out / "pred"), "external": False}
+
+
+def _load_batch(layout: DatasetLayout, pred_dir: Path, ids: list[str], labels: bool):
+    def tensor(images: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255)
+
+    target = tensor([read_image(layout.file("target", i)) for i in ids])
+    pred = tensor([read_image(pred_dir / f"{i}.png") for i in ids])
+    mask = torch.from_numpy(np.stack([read_gray(layout.file("mask", i)) > 127 for i in ids])).float()[:, None]
+    fg = None
+    if labels:
+        fg = torch.from_numpy(np.stack([foreground_mask(read_gray(layout.file("label", i))) for i in ids]))
+        fg = fg.float()[:, None]
+    return pred, target, mask, fg
+
+
+def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]], pred_dir: Path,
+               labels: bool) -> StreamingAggregates:
+    layout = DatasetLayout(config.data)
+    aggregates = StreamingAggregates()
+    device = config.score.device
+    tmp = config.out / ".scores.csv.tmp"
+    with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc="evaluate", unit="img",
+                                                   disable=not config.progress) as bar:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(SCORE_COLUMNS)
+        for start in range(0, len(rows), config.batch_size):
+            batch = rows[start : start + config.batch_size]
+            tensors = _load_batch(layout, pred_dir, [r["id"] for r in batch], labels)
+            pred, target, mask, fg = (t.to(device) if t is not None else None for t in tensors)
+            with torch.no_grad():
+                scores = scorer.score_batch(pred, target, mask, fg)
+            for (metric, region, mode), values in sorted(scores.items()):
+                for row, value in zip(batch, values.detach().cpu().double().tolist()):
+                    ratio = float(row["hole_ratio"])
+                    writer.writerow((row["id"], row["generator"], row["hole_ratio"], metric, region, mode,
+                                     "" if math.isnan(value) else repr(value)))
+                    aggregates.add(generator=row["generator"], hole_ratio=ratio, metric=metric, region=region,
+                                   mode=mode, value=value)
+            bar.update(len(batch))
+    tmp.replace(config.out / "scores.csv")
+    return aggregates
+
+
+def evaluate(config: EvaluateConfig) -> dict[str, Any]:
+    """Score one method on one dataset; writes scores.csv and results.json into ``config.out``."""
+    info = read_dataset_info(config.data)
+    rows = read_rows(DatasetLayout(config.data).manifest)[: config.limit]
+    if not rows:
+        raise OccbenchError(f"{config.data}: the dataset has no samples to evaluate")
+    scorer = Scorer(config.score)  # fail on missing weights before predicting
+    config.out.mkdir(parents=True, exist_ok=True)
+    pred_dir, method = _predictions(config)
+    protocol = info["protocol"]
+    warnings = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"], protocol["content_hash"])
+    aggregates = _score_all(config, scorer, rows, pred_dir, bool(info.get("labels")))
+    dataset_metrics = scorer.dataset_metrics()
+    if dataset_metrics and len(rows) < MIN_SAMPLES_FID:
+        warnings.append(f"FID/KID rest on {len(rows)} samples (< {MIN_SAMPLES_FID}): biased and not comparable "
+                        "to published values")
+    if not info.get("labels") and {"fg", "hole_fg"} & set(config.score.regions):
+        warnings.append("the dataset has no parsing labels: fg and hole_fg regions were not scored")
+    results = {
+        "format": RESULTS_FORMAT,
+        "method": method,
+        "dataset": {"path": str(config.data), "protocol": protocol["name"], "version": protocol["version"],
+                    "content_hash": protocol["content_hash"], "samples": len(rows),
+                    "labels": bool(info.get("labels"))},
+        "settings": {**{k: v for k, v in asdict(config.score).items() if k not in ("weights_dir", "explicit")},
+                     "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit},
+        "provenance": {"occbench_version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
+                       "device": config.score.device, "weights": scorer.weights,
+                       "random_weights": scorer.random_weights},
+        "warnings": scorer.warnings + warnings,
+        **aggregates.to_results({name: info_.better for name, info_ in METRIC_INFO.items()}),
+        "dataset_metrics": dataset_metrics,
+    }
+    write_atomic(config.out / "results.json", (json.dumps(results, indent=2, default=str) + "\n").encode())
+    return results
