@@ -6,7 +6,7 @@ bookkeeping are the overhead. Targets (issue 2): build time ≤ 1.5× the floor 
 near-linear speed-up from 1 to 2 workers.
 
     python benchmarks/build_speed.py                       # shared CelebA-HQ faces if present, else demo
-    python benchmarks/build_speed.py --source-dir DIR --protocols folder256-center folder256-irregular
+    python benchmarks/build_speed.py --source-dir DIR --protocols folder-center-256 folder-irregular-256
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from occbench.protocol import load_protocol
 from occbench.rng import sample_rng
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "assets" / "celeba_hq_faces_sean"
-DEFAULT_PROTOCOLS = ("folder256-center", "folder256-half", "folder256-freeform", "folder256-lama-thick",
-                     "folder256-irregular")
+DEFAULT_PROTOCOLS = ("folder-center-256", "folder-half-256", "folder-freeform-256", "folder-lama-thick-256",
+                     "folder-irregular-256")
 
 
 def io_floor(protocol, source_dir: Path | None, out: Path) -> tuple[float, int]:

@@ -3,10 +3,10 @@
 Examples::
 
     occbench ls protocols
-    occbench validate celebahq256-center
+    occbench validate celebahq-center-256
     occbench build-dataset demo-center --out runs/demo/data --workers 2
-    occbench build-dataset celebahq256-center --source-dir /data/CelebAMask-HQ --out data/c256 --shard 0/8
-    occbench build-dataset celebahq256-nvidia-irregular --source-dir /data/CelebAMask-HQ \\
+    occbench build-dataset celebahq-center-256 --source-dir /data/CelebAMask-HQ --out data/c256 --shard 0/8
+    occbench build-dataset celebahq-nvidia-irregular-256 --source-dir /data/CelebAMask-HQ \\
         --mask-dir /data/nvidia/testing_mask_dataset --out data/nv256
     occbench predict --method telea --data runs/demo/data --out runs/demo/telea
     occbench evaluate --method telea --data runs/demo/data --out runs/demo/telea

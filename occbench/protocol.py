@@ -3,7 +3,7 @@
 A protocol names registered pieces and their parameters; it holds no code and no paths (data folders
 are given at build time and recorded as provenance). Example::
 
-    name: celebahq256-center          # must be unique; shipped files are named <name>.yaml
+    name: celebahq-center-256          # must be unique; shipped files are named <name>.yaml
     version: 1                        # bump on any change that alters outputs; published files are immutable
     include: _base/celebahq256.yaml   # or a list; relative to this file; later keys win
     seed: 2026
@@ -48,7 +48,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 # key -> (required, expected python types, description for errors)
 _TOP_LEVEL: dict[str, tuple[bool, tuple[type, ...], str]] = {
-    "name": (True, (str,), "a lower-case name like 'celebahq256-center'"),
+    "name": (True, (str,), "a lower-case name like 'celebahq-center-256'"),
     "version": (True, (int,), "a positive integer"),
     "description": (False, (str,), "text"),
     "reference": (False, (str,), "text (paper, table)"),

@@ -194,9 +194,9 @@ def test_labels_written_from_celebahq_source(tmp_path, assets):
     assert 0.2 < float(rows[0]["fg_ratio"]) < 0.95 and rows[0]["hole_fg_ratio"]
 
 
-FOLDER_PROTOCOLS = ["folder256-center", "folder256-center70", "folder256-half", "folder256-freeform",
-                    "folder256-lama-thick", "folder256-lama-medium", "folder256-lama-thin", "folder256-irregular",
-                    "folder256-nvidia-irregular"]
+FOLDER_PROTOCOLS = ["folder-center-256", "folder-center70-256", "folder-half-256", "folder-freeform-256",
+                    "folder-lama-thick-256", "folder-lama-medium-256", "folder-lama-thin-256", "folder-irregular-256",
+                    "folder-nvidia-irregular-256"]
 
 
 @pytest.mark.parametrize("name", FOLDER_PROTOCOLS)
@@ -215,4 +215,4 @@ def test_shipped_protocols_on_real_faces_are_worker_count_independent(tmp_path, 
     rows = list(csv.DictReader((tmp_path / "w1" / "manifest.csv").open()))
     assert all(0 < float(r["hole_ratio"]) < 1 for r in rows)
     distinct_masks = len({r["sha256_mask"] for r in rows})
-    assert distinct_masks == 1 if name in ("folder256-center", "folder256-center70") else distinct_masks >= 2
+    assert distinct_masks == 1 if name in ("folder-center-256", "folder-center70-256") else distinct_masks >= 2

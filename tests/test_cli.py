@@ -15,11 +15,11 @@ def test_ls_lists_registries_and_protocols(capsys):
     assert {"telea", "navier-stokes", "biharmonic", "mean-fill"} <= set(capsys.readouterr().out.split())
     assert main(["ls", "protocols"]) == 0
     out = capsys.readouterr().out
-    assert "celebahq256-center " in out and "demo-center" in out and "_base" not in out
+    assert "celebahq-center-256 " in out and "demo-center" in out and "_base" not in out
 
 
 def test_validate_prints_hash_and_rejects_bad_files(tmp_path, capsys):
-    assert main(["validate", "celebahq256-center", "--show"]) == 0
+    assert main(["validate", "celebahq-center-256", "--show"]) == 0
     out = capsys.readouterr().out
     assert "sha256:" in out and "size: 128" in out
     bad = tmp_path / "bad.yaml"
@@ -57,7 +57,7 @@ def test_predict_errors_are_clear(tmp_path, capsys):
 
 
 def test_build_needs_mask_dir_for_external_generators(tmp_path, capsys):
-    assert main(["build-dataset", "folder256-nvidia-irregular", "--source-dir", str(tmp_path), "--out",
+    assert main(["build-dataset", "folder-nvidia-irregular-256", "--source-dir", str(tmp_path), "--out",
                  str(tmp_path / "o")]) == 2
     assert "--mask-dir" in capsys.readouterr().err
 

@@ -29,20 +29,20 @@ def test_every_shipped_protocol_validates_and_is_named_after_its_file():
         protocol = load_protocol(name)
         assert protocol.name == name == path.stem
         assert len(protocol.content_hash) == 64
-    for base in ("celebahq256", "folder256"):
-        assert {f"{base}-{kind}" for kind in REQUIRED} <= set(shipped)
+    for base in ("celebahq", "folder"):
+        assert {f"{base}-{kind}-256" for kind in REQUIRED} <= set(shipped)
     hashes = [load_protocol(n).content_hash for n in shipped]
     assert len(set(hashes)) == len(hashes), "two shipped protocols hash the same"
 
 
 def test_published_parameters_resolved():
-    center = load_protocol("celebahq256-center")
+    center = load_protocol("celebahq-center-256")
     assert center.resolution == 256 and center.generator_name == "center"
     assert dict(center.generator_params) == {"size": 128}
     assert center.source_name == "celebahq" and center.split == "pconv-test"
-    nvidia = load_protocol("folder256-nvidia-irregular")
+    nvidia = load_protocol("folder-nvidia-irregular-256")
     assert nvidia.generator_params["polarity"] == "white_hole" and len(nvidia.generator_params["bins"]) == 6
-    qd = load_protocol("celebahq256-qdimd")
+    qd = load_protocol("celebahq-qdimd-256")
     assert qd.generator_params["polarity"] == "black_hole"
 
 
@@ -103,5 +103,5 @@ def test_hash_ignores_text_but_not_parameters(tmp_path, minimal):
 
 
 def test_unknown_protocol_name_suggests():
-    with pytest.raises(ProtocolError, match="Did you mean 'celebahq256-center'"):
-        find_protocol("celebahq256-centre")
+    with pytest.raises(ProtocolError, match="Did you mean 'celebahq-center-256'"):
+        find_protocol("celebahq-centre-256")

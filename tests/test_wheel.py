@@ -1,6 +1,7 @@
 """A non-editable wheel install still finds protocols/ and baselines/ (they live outside occbench/ in
 the repository). Dependencies are reused from the running environment through a .pth file."""
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -13,8 +14,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_wheel_install_finds_protocols_and_baselines(tmp_path):
+    # build from a clean copy: an in-tree build leaves build/lib behind, whose stale files later wheels would pack
+    source = tmp_path / "src"
+    for name in ("occbench", "baselines", "protocols"):
+        shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)],
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(source)],
                    check=True, capture_output=True)
     wheel = next(dist.glob("occbench-*.whl"))
     venv = tmp_path / "venv"
@@ -31,7 +38,7 @@ def test_wheel_install_finds_protocols_and_baselines(tmp_path):
     work.mkdir()
     listing = subprocess.run([str(venv / "bin" / "occbench"), "ls", "protocols"], cwd=work, check=True,
                              capture_output=True, text=True).stdout
-    assert "celebahq256-center" in listing and "folder256-nvidia-irregular" in listing and "demo-center" in listing
+    assert "celebahq-center-256" in listing and "folder-nvidia-irregular-256" in listing and "demo-center" in listing
     code = ("import occbench, occbench.protocol as p; from occbench.registry import METHODS;"
             "m = METHODS.get('telea'); print(occbench.__file__); print(m.__module__);"
             "print(p.protocols_dir())")

@@ -114,7 +114,7 @@ def make_table(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence
 
 
 def caption(regions: Sequence[str], mode: str, protocol: str = "", note: str = "") -> str:
-    """E.g. "values: whole | hole, composite outputs (celebahq256-center); best in bold"."""
+    """E.g. "values: whole | hole, composite outputs (celebahq-center-256); best in bold"."""
     where = f"values: {' | '.join(regions)}" if len(regions) > 1 else f"values: {regions[0]} region"
     dataset = f" ({protocol})" if protocol else ""
     return f"{where}, {mode} outputs{dataset}; best in bold{note}"
