@@ -1,0 +1,136 @@
+"""Training data from a built dataset (DESIGN §3) and a loader whose order is a function of the seed.
+
+A batch is the dict described in :mod:`occbench.baselines.engine.recipe`: ``target``, ``occluded``
+``(B, 3, H, W)`` float32 in [0, 1], ``mask`` ``(B, 1, H, W)`` (1 = hole) and, when ``dataset.json`` says
+the dataset has labels, ``label`` ``(B, H, W)`` int64 and ``fg`` ``(B, 1, H, W)`` (classes 1–13).
+
+Order: every process uses a :class:`ResumableSampler` (a ``DistributedSampler``, with one replica
+outside DDP), whose permutation of epoch ``e`` is ``randperm(n)`` under ``seed + e``; the position in the
+epoch is part of the checkpoint, so a resumed run reads the same batches as an uninterrupted one. The
+optional horizontal flip (off by default) is drawn per sample from ``sample_rng(seed, "flip", epoch, id)``,
+so it depends neither on worker count nor on run order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from occbench.dataset.layout import DatasetLayout, read_dataset_info
+from occbench.dataset.manifest import read_rows
+from occbench.errors import OccbenchError
+from occbench.image_io import read_gray, read_image
+from occbench.labels import foreground_mask
+from occbench.rng import sample_rng
+
+
+class BuiltDataset(Dataset):
+    """Samples of a built dataset, in manifest (id) order.
+
+    ``flip``: flip each sample horizontally (all its tensors together) with probability 1/2, drawn from
+    the sample's own generator for the current epoch (:meth:`set_epoch`).
+    """
+
+    def __init__(self, root: str | Path, *, flip: bool = False, seed: int = 0):
+        self.root = Path(root)
+        self.info = read_dataset_info(self.root)
+        self.layout = DatasetLayout(self.root)
+        self.ids = [row["id"] for row in read_rows(self.layout.manifest)]
+        if not self.ids:
+            raise OccbenchError(f"{self.layout.manifest}: the dataset has no samples to train on")
+        self.labels = bool(self.info.get("labels"))
+        self.flip = flip
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        sample_id = self.ids[index]
+        target = read_image(self.layout.file("target", sample_id))
+        occluded = read_image(self.layout.file("occluded", sample_id))
+        mask = read_gray(self.layout.file("mask", sample_id)) > 127
+        label = read_gray(self.layout.file("label", sample_id)) if self.labels else None
+        if self.flip and sample_rng(self.seed, "flip", self.epoch, sample_id).random() < 0.5:
+            target, occluded, mask = target[:, ::-1], occluded[:, ::-1], mask[:, ::-1]
+            # a horizontal flip swaps the subject's left and right: l_/r_ classes are not swapped (the
+            # foreground, the only label-derived input recipes use, does not depend on it)
+            label = label[:, ::-1] if label is not None else None
+        sample = {
+            "target": _rgb(target),
+            "occluded": _rgb(occluded),
+            "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None],
+        }
+        if label is not None:
+            sample["label"] = torch.from_numpy(np.ascontiguousarray(label, dtype=np.int64))
+            sample["fg"] = torch.from_numpy(np.ascontiguousarray(foreground_mask(label), dtype=np.float32))[None]
+        return sample
+
+
+def _rgb(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(255)
+
+
+class ResumableSampler(DistributedSampler):
+    """``DistributedSampler`` (shuffled, ``seed + epoch``) that can start ``start`` samples into the epoch."""
+
+    def __init__(self, dataset: Dataset, *, num_replicas: int = 1, rank: int = 0, seed: int = 0,
+                 drop_last: bool = True):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed,
+                         drop_last=drop_last)
+        self.start = 0
+
+    def set_position(self, epoch: int, start: int) -> None:
+        """Epoch to draw and the number of this rank's samples of it already consumed."""
+        self.set_epoch(epoch)
+        self.start = start
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(super().__iter__(), self.start, None)
+
+    def __len__(self) -> int:
+        return max(self.num_samples - self.start, 0)
+
+
+def _worker_init(worker_id: int) -> None:
+    """Workers draw no randomness of their own (flips come from per-sample generators); numpy's global
+    generator is still seeded from torch's per-worker seed so third-party code in a worker is repeatable."""
+    np.random.seed(torch.initial_seed() % 2**32)
+
+
+def make_loader(dataset: BuiltDataset, *, batch_size: int, seed: int, num_workers: int = 0, rank: int = 0,
+                world_size: int = 1) -> DataLoader:
+    """A loader over ``dataset`` for one process (full batches only; order set by its sampler).
+
+    Call :func:`start_epoch` before iterating it.
+    """
+    per_rank = len(dataset) // world_size
+    if per_rank < batch_size:
+        raise OccbenchError(f"{dataset.root}: {len(dataset)} samples ({per_rank} per process) are fewer than "
+                            f"the batch size {batch_size}; pass a smaller --batch-size")
+    sampler = ResumableSampler(dataset, num_replicas=world_size, rank=rank, seed=seed)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers, drop_last=True,
+                      pin_memory=torch.cuda.is_available(), worker_init_fn=_worker_init,
+                      generator=torch.Generator().manual_seed(seed), persistent_workers=False)
+
+
+def batches_per_epoch(loader: DataLoader) -> int:
+    """Full batches in one epoch of this process."""
+    return loader.sampler.num_samples // loader.batch_size
+
+
+def start_epoch(loader: DataLoader, epoch: int, batch: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+    """An iterator over epoch ``epoch`` of ``loader`` that skips its first ``batch`` batches."""
+    loader.sampler.set_position(epoch, batch * loader.batch_size)
+    loader.dataset.set_epoch(epoch)
+    loader.generator.manual_seed(loader.sampler.seed + epoch)  # worker seeds: a function of (seed, epoch) only
+    return iter(loader)
