@@ -11,7 +11,11 @@ WEIGHTS_DIR ?= $(firstword $(wildcard ../shared/weights))
 WEIGHTS_FLAG := $(if $(WEIGHTS_DIR),--weights-dir $(WEIGHTS_DIR),)
 export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
 
-.PHONY: install demo test test-fast lint bench clean-demo
+.PHONY: install demo test test-fast lint bench figure clean-demo
+
+# README figure: the astronaut (public domain) under every generator; OCCLUDERS=BANK adds NatOcc.
+FIGURE_PROTOCOLS := folder-center-256 folder-half-256 folder-freeform-256 folder-lama-thick-256 \
+	folder-lama-thin-256 folder-irregular-256 demo-randocc demo-facemask
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +50,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/build_speed.py
 	$(BIN)/python benchmarks/metric_speed.py
+
+figure: $(STAMP)
+	$(BIN)/occbench preview $(FIGURE_PROTOCOLS) $(if $(OCCLUDERS),folder-natocc-256 --occluder-dir $(OCCLUDERS),) \
+	  --source demo --id astronaut --out docs/generators
 
 clean-demo:
 	rm -rf $(DEMO)

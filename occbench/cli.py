@@ -1,4 +1,4 @@
-"""The ``occbench`` command line: build-dataset, predict, evaluate, table, plot, validate, ls.
+"""The ``occbench`` command line: build-dataset, build-occluders, predict, evaluate, table, plot, preview, ls.
 
 Examples::
 
@@ -95,6 +95,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0 if not counts["failed"] else 1
 
 
+def _method_params(args: argparse.Namespace) -> dict:
+    params = _parse_params(args.param)
+    if args.checkpoint:
+        params["checkpoint"] = args.checkpoint
+    if args.mask:
+        params["mask"] = args.mask
+    return params
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from occbench.evaluate.run import EvaluateConfig, evaluate
     from occbench.evaluate.scoring import DEFAULT_METRICS, MODES, ScoreSettings
@@ -108,13 +117,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
     results = evaluate(EvaluateConfig(
         data=Path(args.data), out=Path(args.out), method=args.method,
-        predictions=Path(args.predictions) if args.predictions else None, params=_parse_params(args.param),
+        predictions=Path(args.predictions) if args.predictions else None, params=_method_params(args),
         limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress, score=settings,
     ))
     for warning in results["warnings"]:
         print(f"occbench: warning: {warning}", file=sys.stderr)
     print(f"{args.out}: results.json and scores.csv for {results['method']['name']} on "
           f"{results['dataset']['samples']} samples of {results['dataset']['protocol']}")
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from occbench.report.preview import preview
+
+    for path in preview(args.protocols, out=Path(args.out), source_name=args.source, source_dir=args.source_dir,
+                        item_id=args.id, assets_dir=args.mask_dir, columns=args.columns):
+        print(path)
     return 0
 
 
@@ -138,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("protocol", metavar="PROTOCOL", help="shipped name or path to a YAML file")
     build.add_argument("--out", required=True, help="output folder (resumed if it holds a partial build)")
     build.add_argument("--source-dir", type=Path, help="root folder of the source images")
-    build.add_argument("--mask-dir", type=Path, help="folder of mask files for external/quickdraw generators")
+    build.add_argument("--mask-dir", "--occluder-dir", "--templates-dir", dest="mask_dir", type=Path,
+                       help="files the generator reads: a mask folder (external), QuickDraw .ndjson files, an "
+                            "occluder bank (natocc, from build-occluders), MaskTheFace templates (facemask)")
     build.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     build.add_argument("--limit", type=int, help="only the first N samples (in id order)")
     build.add_argument("--shard", default="0/1", help="build shard i of N (0-based), e.g. 3/8 for array jobs")
@@ -171,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True, help="built dataset folder")
     ev.add_argument("--out", required=True, help="run folder for pred/, scores.csv, results.json")
     ev.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter")
+    ev.add_argument("--checkpoint", help="trained checkpoint for learned methods (same as --param checkpoint=FILE)")
+    ev.add_argument("--mask", choices=["given", "predicted"],
+                    help="given: the dataset's mask; predicted: the method's own occlusion detector (where it has one)")
     ev.add_argument("--metrics", nargs="+", help="default: all; missing weights then skip a metric with a warning")
     ev.add_argument("--regions", nargs="+", help="default: whole zero_outside hole fg hole_fg boundary")
     ev.add_argument("--modes", nargs="+", help="default: raw composite")
@@ -185,9 +208,26 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-progress", action="store_true")
     ev.set_defaults(func=cmd_evaluate)
 
-    from occbench.report.cli import register
+    prev = sub.add_parser("preview", help="one image under several protocols' generators, side by side",
+                          epilog="example: occbench preview folder-center-256 folder-facemask-256 folder-randocc-256 "
+                                 "--source demo --id astronaut --out docs/generators")
+    prev.add_argument("protocols", nargs="+", metavar="PROTOCOL")
+    prev.add_argument("--out", required=True, help="output path without suffix (PNG and PDF are written)")
+    prev.add_argument("--source", help="use this registered source instead of the protocols' own (e.g. demo)")
+    prev.add_argument("--source-dir", type=Path, help="root folder of the source images")
+    prev.add_argument("--id", help="source item id to show (default: the first)")
+    prev.add_argument("--mask-dir", "--occluder-dir", "--templates-dir", dest="mask_dir", type=Path,
+                      help="files the generators read (same as build-dataset)")
+    prev.add_argument("--columns", type=int, default=4)
+    prev.set_defaults(func=cmd_preview)
 
-    register(sub)
+    from occbench.baselines.engine.cli import register as register_train
+    from occbench.occluders.cli import register as register_occluders
+    from occbench.report.cli import register as register_report
+
+    register_report(sub)
+    register_occluders(sub)
+    register_train(sub)
     return parser
 
 

@@ -121,6 +121,9 @@ for _name, _target in {
     "irregular": "occbench.masks.irregular:IrregularMask",
     "quickdraw": "occbench.masks.quickdraw:QuickDrawMask",
     "external": "occbench.masks.external:ExternalMaskFolder",
+    "natocc": "occbench.masks.natocc:NatOccOverlay",
+    "randocc": "occbench.masks.randocc:RandOcc",
+    "facemask": "occbench.masks.facemask:FaceMaskComposite",
 }.items():
     MASKS.add(_name, _target)
 
@@ -129,5 +132,7 @@ for _name, _target in {
     "navier-stokes": "occbench.baselines.classical:NavierStokesInpaint",
     "biharmonic": "occbench.baselines.classical:BiharmonicInpaint",
     "mean-fill": "occbench.baselines.classical:MeanFill",
+    "mcsam": "occbench.baselines.engine.adapter:MCSAMMethod",
+    "fgi": "occbench.baselines.engine.adapter:FGIMethod",
 }.items():
     METHODS.add(_name, _target)

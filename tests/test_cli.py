@@ -71,3 +71,17 @@ def test_bad_shard(tmp_path, capsys, bad_shard):
 def test_console_script_runs():
     result = subprocess.run([sys.executable, "-m", "occbench.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "build-dataset" in result.stdout
+
+
+def test_preview_renders_what_the_build_writes(tmp_path, capsys):
+    from occbench.protocol import load_protocol
+    from occbench.report.preview import render_sample
+
+    assert main(["preview", "demo-center", "demo-irregular", "--out", str(tmp_path / "fig")]) == 0
+    assert (tmp_path / "fig.png").stat().st_size > 0 and (tmp_path / "fig.pdf").stat().st_size > 0
+    # the panel is byte-for-byte the sample build-dataset writes (same fitting, same per-sample rng)
+    assert main(["build-dataset", "demo-irregular", "--out", str(tmp_path / "d"), "--limit", "1", "--no-progress"]) == 0
+    panel, shown = render_sample(load_protocol("demo-irregular"), source_name=None, source_dir=None, item_id=None,
+                                 assets_dir=None)
+    built = read_image(tmp_path / "d" / "occluded" / f"{shown}_v0.png")
+    assert np.array_equal(panel, built)

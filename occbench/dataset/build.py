@@ -55,8 +55,9 @@ _WORKER_CTX: SampleContext | None = None
 def _make_context(config: BuildConfig) -> SampleContext:
     generator = config.protocol.make_generator()
     if generator.needs_dir and config.mask_dir is None:
-        raise OccbenchError(f"generator {config.protocol.generator_name!r} reads mask files: pass --mask-dir DIR")
-    generator.setup(config.mask_dir)
+        raise OccbenchError(f"generator {config.protocol.generator_name!r} reads files (masks, an occluder bank or "
+                            "templates): pass --mask-dir / --occluder-dir / --templates-dir DIR")
+    generator.setup(config.mask_dir if generator.needs_dir else None)
     return SampleContext(config.protocol, config.protocol.make_source(config.source_dir), generator,
                          DatasetLayout(config.out))
 

@@ -76,8 +76,10 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
                           progress=config.progress))
     recorded = json.loads((config.out / "run.json").read_text())
     return config.out / "pred", {"name": config.method, "params": recorded["params"], "mask": recorded["mask"],
-                                 "checkpoint": None, "checkpoint_sha256": None,
-                                 "predictions": str(config.out / "pred"), "external": False}
+                                 "checkpoint": recorded.get("checkpoint"),
+                                 "checkpoint_sha256": recorded.get("checkpoint_sha256"),
+                                 "predictions": str(config.out / "pred"), "external": False,
+                                 **{k: v for k, v in recorded.items() if k.startswith(("trained_", "segmenter"))}}
 
 
 def _load_batch(layout: DatasetLayout, pred_dir: Path, ids: list[str], labels: bool):

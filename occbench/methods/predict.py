@@ -88,9 +88,10 @@ def predict(config: PredictConfig) -> dict[str, int]:
     ids = [row["id"] for row in read_rows(layout.manifest)][: config.limit]
     pred_dir = config.out / "pred"
     todo = ids if config.overwrite else [i for i in ids if not (pred_dir / f"{i}.png").is_file()]
-    run_info = {"method": config.method, "params": public_params(method), "mask": "given",
+    run_info = {"method": config.method, "params": public_params(method), "mask": getattr(method, "mask", "given"),
                 "dataset": str(config.data), "protocol": info["protocol"]["name"],
-                "protocol_hash": info["protocol"]["content_hash"], "occbench_version": __version__}
+                "protocol_hash": info["protocol"]["content_hash"], "occbench_version": __version__,
+                **getattr(method, "provenance", {})}
     config.out.mkdir(parents=True, exist_ok=True)
     write_atomic(config.out / "run.json", (json.dumps(run_info, indent=2, sort_keys=True) + "\n").encode())
     failed: list[dict[str, str]] = []
