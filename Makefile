@@ -50,6 +50,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/build_speed.py
 	$(BIN)/python benchmarks/metric_speed.py
+	$(BIN)/python benchmarks/occlusion_speed.py
+	$(BIN)/python benchmarks/baseline_speed.py
 
 figure: $(STAMP)
 	$(BIN)/occbench preview $(FIGURE_PROTOCOLS) $(if $(OCCLUDERS),folder-natocc-256 --occluder-dir $(OCCLUDERS),) \

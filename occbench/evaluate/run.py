@@ -152,7 +152,9 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                      "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit},
         "provenance": {"occbench_version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
                        "device": config.score.device, "weights": scorer.weights,
-                       "random_weights": scorer.random_weights},
+                       "random_weights": scorer.random_weights
+                       + (["training VGG (the checkpoint was trained with random VGG weights)"]
+                          if method.get("trained_random_vgg") else [])},
         "warnings": scorer.warnings + warnings,
         **aggregates.to_results({name: info_.better for name, info_ in METRIC_INFO.items()}),
         "dataset_metrics": dataset_metrics,
