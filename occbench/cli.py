@@ -24,16 +24,7 @@ import yaml
 
 from occbench import __version__
 from occbench.errors import OccbenchError
-
-
-def _parse_params(pairs: list[str]) -> dict:
-    params = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise OccbenchError(f"--param: Expected KEY=VALUE, but got {pair!r}")
-        params[key] = yaml.safe_load(value)
-    return params
+from occbench.params import parse_key_values
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -87,7 +78,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from occbench.methods.predict import PredictConfig, predict
 
     counts = predict(PredictConfig(
-        method=args.method, data=Path(args.data), out=Path(args.out), params=_parse_params(args.param),
+        method=args.method, data=Path(args.data), out=Path(args.out), params=parse_key_values(args.param, "--param"),
         limit=args.limit, batch_size=args.batch_size, device=args.device, overwrite=args.overwrite,
         progress=not args.no_progress,
     ))
@@ -96,7 +87,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _method_params(args: argparse.Namespace) -> dict:
-    params = _parse_params(args.param)
+    params = parse_key_values(args.param, "--param")
     if args.checkpoint:
         params["checkpoint"] = args.checkpoint
     if args.mask:

@@ -50,7 +50,8 @@ def _check_complete(path: Path, data: bytes) -> None:
             raise SampleError(f"{path}: truncated PNG (no IEND chunk); re-download or remove the file")
 
 
-def _decode(path: Path) -> np.ndarray:
+def decode_unchanged(path: Path) -> np.ndarray:
+    """Decode as stored (OpenCV channel order BGR(A), any bit depth), after the completeness checks."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -64,7 +65,8 @@ def _decode(path: Path) -> np.ndarray:
     return array
 
 
-def _to_uint8(array: np.ndarray, path: Path, notes: list[str]) -> np.ndarray:
+def to_uint8(array: np.ndarray, path: Path, notes: list[str]) -> np.ndarray:
+    """8-bit pixels: 16-bit values become ``round(v / 257)`` (noted); other types are an error naming the file."""
     if array.dtype == np.uint8:
         return array
     if array.dtype == np.uint16:
@@ -77,7 +79,7 @@ def read_image(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
     """Read an image as RGB uint8 ``(H, W, 3)``. Conversions done are appended to ``notes``."""
     path = Path(path)
     notes = [] if notes is None else notes
-    array = _to_uint8(_decode(path), path, notes)
+    array = to_uint8(decode_unchanged(path), path, notes)
     if array.ndim == 2:
         notes.append("grayscale→RGB")
         return np.repeat(array[:, :, None], 3, axis=2)
@@ -102,10 +104,10 @@ def read_gray(path: str | Path) -> np.ndarray:
     16-bit files whose values are all <= 255 (label maps) keep their values; others are scaled by 1/257.
     """
     path = Path(path)
-    array = _decode(path)
+    array = decode_unchanged(path)
     if array.dtype == np.uint16 and int(array.max(initial=0)) <= 255:
         array = array.astype(np.uint8)  # a 16-bit label map holding class values: keep the values
-    array = _to_uint8(array, path, [])
+    array = to_uint8(array, path, [])
     if array.ndim == 3:
         if array.shape[2] == 4:
             array = array[:, :, :3]
@@ -118,13 +120,13 @@ def read_gray(path: str | Path) -> np.ndarray:
 
 
 def encode_png(array: np.ndarray) -> bytes:
-    """Encode an RGB ``(H, W, 3)`` or single-channel ``(H, W)`` uint8 array as PNG bytes."""
+    """Encode an RGB ``(H, W, 3)``, RGBA ``(H, W, 4)`` or single-channel ``(H, W)`` uint8 array as PNG bytes."""
     if array.dtype != np.uint8:
         raise TypeError(f"Expected a uint8 array, but got {array.dtype}")
     if array.ndim == 3:
-        if array.shape[2] != 3:
-            raise ValueError(f"Expected an (H, W) or (H, W, 3) array, but got shape {array.shape}")
-        array = array[:, :, ::-1]  # RGB→BGR for OpenCV
+        if array.shape[2] not in (3, 4):
+            raise ValueError(f"Expected an (H, W), (H, W, 3) or (H, W, 4) array, but got shape {array.shape}")
+        array = array[:, :, [2, 1, 0, 3][: array.shape[2]]]  # RGB(A)→BGR(A) for OpenCV
     ok, buffer = cv2.imencode(".png", np.ascontiguousarray(array), [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
     if not ok:
         raise RuntimeError("OpenCV failed to encode a PNG")

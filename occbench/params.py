@@ -105,6 +105,19 @@ def build_component(cls: type[C], params: Mapping[str, Any] | None, where: str, 
         raise ProtocolError(f"{where}: {exc}") from exc
 
 
+def parse_key_values(pairs: list[str], option: str) -> dict[str, Any]:
+    """``["a=1", "b.c=x"]`` → ``{"a": 1, "b.c": "x"}``; values are read as YAML; errors name the option."""
+    import yaml
+
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ProtocolError(f"{option}: Expected KEY=VALUE, but got {pair!r}")
+        values[key] = yaml.safe_load(value)
+    return values
+
+
 def public_params(component: Any) -> dict[str, Any]:
     """The component's parameters as JSON-ready values (for manifests and results)."""
     out = {}

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
-from occbench.errors import OccbenchError
+from occbench.params import parse_key_values
 
 EPILOG = """examples:
   occbench train --method fgi --data data/celebahq-center-256-train --out runs/fgi
@@ -21,22 +19,12 @@ Rerunning the same command resumes from OUT/checkpoints/last.pt. Under torchrun,
 """
 
 
-def parse_sets(pairs: list[str]) -> dict:
-    """``key=value`` pairs (dotted keys for nested settings; values read as YAML)."""
-    overrides = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise OccbenchError(f"--set: Expected KEY=VALUE, but got {pair!r}")
-        overrides[key] = yaml.safe_load(value)
-    return overrides
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from occbench.baselines.engine.trainer import train
 
     device = args.device or ("cuda" if _cuda_available() else "cpu")
-    last = train(args.method, Path(args.data), Path(args.out), config_overrides=parse_sets(args.set),
+    overrides = parse_key_values(args.set, "--set")
+    last = train(args.method, Path(args.data), Path(args.out), config_overrides=overrides,
                  max_steps=args.max_steps, batch_size=args.batch_size, device=device, seed=args.seed,
                  resume=not args.no_resume, log_every=args.log_every, checkpoint_every=args.checkpoint_every,
                  allow_random_vgg=args.allow_random_vgg, weights_dir=args.weights_dir, amp=args.amp,

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
-from occbench.image_io import PNG_COMPRESSION, write_atomic
+from occbench.image_io import decode_unchanged, encode_png, to_uint8, write_atomic
 
 FORMAT = "occbench-occluders/1"
 KINDS = ("object", "hand")
@@ -47,21 +47,7 @@ def read_rgba(path: str | Path) -> np.ndarray:
     Raises :class:`SampleError` naming the file when it is unreadable or has no alpha channel.
     """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SampleError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    if not data:
-        raise SampleError(f"{path}: empty file; expected an RGBA image")
-    if data.startswith(b"\x89PNG") and b"IEND" not in data[-16:]:
-        raise SampleError(f"{path}: truncated PNG (no IEND chunk); re-download or remove the file")
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if array is None or array.size == 0:
-        raise SampleError(f"{path}: not a decodable image (expected an RGBA PNG/WebP/TIFF)")
-    if array.dtype == np.uint16:
-        array = ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif array.dtype != np.uint8:
-        raise SampleError(f"{path}: Expected 8- or 16-bit pixels, but got {array.dtype}")
+    array = to_uint8(decode_unchanged(path), path, [])
     channels = 1 if array.ndim == 2 else array.shape[2]
     if channels == 4:
         return np.ascontiguousarray(array[:, :, [2, 1, 0, 3]])  # BGRA→RGBA
@@ -74,11 +60,7 @@ def encode_rgba_png(rgba: np.ndarray) -> bytes:
     """Encode an RGBA uint8 ``(H, W, 4)`` array as PNG bytes (deterministic)."""
     if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
         raise ValueError(f"Expected a uint8 (H, W, 4) array, but got {rgba.dtype} {rgba.shape}")
-    ok, buffer = cv2.imencode(".png", np.ascontiguousarray(rgba[:, :, [2, 1, 0, 3]]),
-                              [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
-    if not ok:
-        raise RuntimeError("OpenCV failed to encode a PNG")
-    return buffer.tobytes()
+    return encode_png(rgba)
 
 
 def make_id(source: str, source_id: str, index: int) -> str:
