@@ -36,7 +36,12 @@ def cmd_table(args: argparse.Namespace) -> int:
                                 f"{', '.join(args.regions)} in {args.mode!r} mode; choose --metrics")
     render = {"md": to_markdown, "latex": to_latex, "csv": to_csv}[args.format]
     text = render(frame, metrics=metrics, regions=args.regions, mode=args.mode, methods=args.methods)
-    if args.out:
+    if args.update:
+        from occbench.report.table import update_block
+
+        update_block(args.update, text, command="occbench table " + " ".join(str(p) for p in args.results))
+        print(args.update)
+    elif args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
         print(args.out)
@@ -87,6 +92,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     table.add_argument("--format", default="md", choices=FORMATS,
                        help="md (pipe table), latex (booktabs) or csv (numeric, <metric>_<region> columns)")
     table.add_argument("--out", type=Path, help="write to this file instead of stdout")
+    table.add_argument("--update", type=Path, metavar="MARKDOWN",
+                       help="replace the block between '<!-- occbench:results -->' and '<!-- /occbench:results -->' "
+                            "in this file (e.g. a method README) with the table")
     table.set_defaults(func=cmd_table)
 
     plot = subparsers.add_parser(
