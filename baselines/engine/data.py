@@ -23,9 +23,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from occbench.dataset.layout import DatasetLayout, read_dataset_info
 from occbench.dataset.manifest import read_rows
+from occbench.dataset.tensors import fg_tensor, image_tensor, label_tensor, mask_tensor, read_hole
 from occbench.errors import OccbenchError
 from occbench.image_io import read_gray, read_image
-from occbench.labels import foreground_mask
 from occbench.rng import sample_rng
 
 
@@ -58,26 +58,17 @@ class BuiltDataset(Dataset):
         sample_id = self.ids[index]
         target = read_image(self.layout.file("target", sample_id))
         occluded = read_image(self.layout.file("occluded", sample_id))
-        mask = read_gray(self.layout.file("mask", sample_id)) > 127
+        mask = read_hole(self.layout.file("mask", sample_id))
         label = read_gray(self.layout.file("label", sample_id)) if self.labels else None
         if self.flip and sample_rng(self.seed, "flip", self.epoch, sample_id).random() < 0.5:
             target, occluded, mask = target[:, ::-1], occluded[:, ::-1], mask[:, ::-1]
             # a horizontal flip swaps the subject's left and right: l_/r_ classes are not swapped (the
             # foreground, the only label-derived input recipes use, does not depend on it)
             label = label[:, ::-1] if label is not None else None
-        sample = {
-            "target": _rgb(target),
-            "occluded": _rgb(occluded),
-            "mask": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32))[None],
-        }
+        sample = {"target": image_tensor(target), "occluded": image_tensor(occluded), "mask": mask_tensor(mask)}
         if label is not None:
-            sample["label"] = torch.from_numpy(np.ascontiguousarray(label, dtype=np.int64))
-            sample["fg"] = torch.from_numpy(np.ascontiguousarray(foreground_mask(label), dtype=np.float32))[None]
+            sample["label"], sample["fg"] = label_tensor(label), fg_tensor(label)
         return sample
-
-
-def _rgb(image: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(255)
 
 
 class ResumableSampler(DistributedSampler):

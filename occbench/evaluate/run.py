@@ -15,19 +15,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from occbench import __version__
 from occbench.dataset.layout import DatasetLayout, read_dataset_info
 from occbench.dataset.manifest import read_rows
+from occbench.dataset.tensors import fg_tensor, load_images, load_masks
 from occbench.errors import OccbenchError
 from occbench.evaluate.aggregate import StreamingAggregates
 from occbench.evaluate.checks import check_predictions
 from occbench.evaluate.scoring import Scorer, ScoreSettings
-from occbench.image_io import read_gray, read_image, write_atomic
-from occbench.labels import foreground_mask
+from occbench.image_io import read_gray, write_atomic
 from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
 
 RESULTS_FORMAT = "occbench-results/1"
@@ -83,16 +82,10 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
 
 
 def _load_batch(layout: DatasetLayout, pred_dir: Path, ids: list[str], labels: bool):
-    def tensor(images: list[np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255)
-
-    target = tensor([read_image(layout.file("target", i)) for i in ids])
-    pred = tensor([read_image(pred_dir / f"{i}.png") for i in ids])
-    mask = torch.from_numpy(np.stack([read_gray(layout.file("mask", i)) > 127 for i in ids])).float()[:, None]
-    fg = None
-    if labels:
-        fg = torch.from_numpy(np.stack([foreground_mask(read_gray(layout.file("label", i))) for i in ids]))
-        fg = fg.float()[:, None]
+    target = load_images([layout.file("target", i) for i in ids])
+    pred = load_images([pred_dir / f"{i}.png" for i in ids])
+    mask = load_masks([layout.file("mask", i) for i in ids])
+    fg = torch.stack([fg_tensor(read_gray(layout.file("label", i))) for i in ids]) if labels else None
     return pred, target, mask, fg
 
 

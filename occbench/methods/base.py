@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from occbench.dataset.tensors import images_uint8
+
 
 def check_inputs(occluded: torch.Tensor, mask: torch.Tensor) -> None:
     """Shape contract: occluded (B, 3, H, W), mask (B, 1, H, W), same B, H, W."""
@@ -55,7 +57,7 @@ class ImageMethod(Method):
     @torch.no_grad()
     def predict(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any] | None = None) -> torch.Tensor:
         check_inputs(occluded, mask)
-        images = (occluded.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        images = images_uint8(occluded)
         masks = (mask.detach().cpu()[:, 0] > 0.5).to(torch.uint8).numpy()
         out = np.stack([self.inpaint_image(np.ascontiguousarray(image), np.ascontiguousarray(hole))
                         for image, hole in zip(images, masks)])

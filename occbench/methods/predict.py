@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from occbench import __version__
 from occbench.dataset.layout import DatasetLayout, read_dataset_info
 from occbench.dataset.manifest import read_rows
+from occbench.dataset.tensors import images_uint8, label_tensor, load_images, load_masks
 from occbench.errors import OccbenchError, SampleError
-from occbench.image_io import read_gray, read_image, write_atomic, write_png
+from occbench.image_io import read_gray, write_atomic, write_png
 from occbench.methods.base import Method
 from occbench.params import build_component, public_params
 from occbench.registry import METHODS
@@ -46,13 +46,11 @@ def make_method(name: str, params: dict[str, Any] | None, where: str = "--param"
 
 
 def _load_batch(layout: DatasetLayout, ids: list[str], with_labels: bool) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    images = np.stack([read_image(layout.file("occluded", i)) for i in ids])
-    masks = np.stack([read_gray(layout.file("mask", i)) for i in ids])
-    occluded = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(255)
-    mask = torch.from_numpy((masks > 127).astype(np.float32))[:, None]
+    occluded = load_images([layout.file("occluded", i) for i in ids])
+    mask = load_masks([layout.file("mask", i) for i in ids])
     extras = {}
     if with_labels:
-        extras["label"] = torch.from_numpy(np.stack([read_gray(layout.file("label", i)) for i in ids]).astype(np.int64))
+        extras["label"] = torch.stack([label_tensor(read_gray(layout.file("label", i))) for i in ids])
     return occluded, mask, extras
 
 
@@ -61,16 +59,12 @@ def _batches(ids: list[str], size: int) -> Iterator[list[str]]:
         yield ids[start : start + size]
 
 
-def _to_uint8(prediction: torch.Tensor) -> np.ndarray:
-    return (prediction.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
-
 def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch: list[str], device: str,
                    with_labels: bool) -> list[dict[str, str]]:
     """Predict and write one batch; a failing batch is retried sample by sample to isolate the bad one."""
     try:
         occluded, mask, extras = _load_batch(layout, batch, with_labels)
-        outputs = _to_uint8(method.predict(occluded.to(device), mask.to(device), extras))
+        outputs = images_uint8(method.predict(occluded.to(device), mask.to(device), extras))
     except (SampleError, ValueError, RuntimeError) as exc:
         if len(batch) > 1:
             return [row for i in batch for row in _predict_batch(method, layout, pred_dir, [i], device, with_labels)]

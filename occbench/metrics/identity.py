@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from occbench.dataset.tensors import images_uint8
 from occbench.faces.dlib_models import RECOGNITION_MODEL, SHAPE_PREDICTOR_5, models_dir
 
 SHAPE_PREDICTOR = SHAPE_PREDICTOR_5
@@ -42,8 +43,7 @@ KEYS = (("identity", "whole"), ("identity_distance", "whole"))
 
 def to_uint8_rgb(image: Tensor) -> np.ndarray:
     """(3, H, W) float in [0, 1] → contiguous (H, W, 3) uint8 RGB (rounded, clipped), as dlib expects."""
-    array = (image.detach().to("cpu", torch.float64).clamp(0, 1) * 255).round().to(torch.uint8)
-    return np.ascontiguousarray(array.permute(1, 2, 0).numpy())
+    return images_uint8(image[None])[0]
 
 
 class IdentityScorer:

@@ -1,0 +1,57 @@
+"""Files of a built dataset as torch tensors (DESIGN §2), for predict, evaluate and training.
+
+Images become float32 ``(3, H, W)`` in [0, 1]; mask PNGs (255 = hole) become ``(1, H, W)`` with 1 = hole;
+label maps become int64 ``(H, W)`` classes and a ``(1, H, W)`` foreground map (classes 1–13).
+Stack per-sample tensors with ``torch.stack`` for a batch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from occbench.image_io import read_gray, read_image
+from occbench.labels import foreground_mask
+
+
+def read_hole(path: str | Path) -> np.ndarray:
+    """A mask PNG as a bool ``(H, W)`` array, True = hole (values above 127; PNGs hold 0 / 255)."""
+    return read_gray(path) > 127
+
+
+def image_tensor(image: np.ndarray) -> torch.Tensor:
+    """RGB uint8 ``(H, W, 3)`` → float32 ``(3, H, W)`` in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(255)
+
+
+def mask_tensor(hole: np.ndarray) -> torch.Tensor:
+    """Bool/0-1 ``(H, W)`` → float32 ``(1, H, W)``, 1 = hole."""
+    return torch.from_numpy(np.ascontiguousarray(hole, dtype=np.float32))[None]
+
+
+def label_tensor(label: np.ndarray) -> torch.Tensor:
+    """uint8 class map ``(H, W)`` → int64 ``(H, W)``."""
+    return torch.from_numpy(np.ascontiguousarray(label, dtype=np.int64))
+
+
+def fg_tensor(label: np.ndarray) -> torch.Tensor:
+    """Foreground (CelebAMask-HQ classes 1–13) of a class map as float32 ``(1, H, W)``."""
+    return mask_tensor(foreground_mask(label))
+
+
+def load_images(paths: list[Path]) -> torch.Tensor:
+    """RGB PNGs → ``(B, 3, H, W)``."""
+    return torch.stack([image_tensor(read_image(p)) for p in paths])
+
+
+def load_masks(paths: list[Path]) -> torch.Tensor:
+    """Mask PNGs → ``(B, 1, H, W)``, 1 = hole."""
+    return torch.stack([mask_tensor(read_hole(p)) for p in paths])
+
+
+def images_uint8(images: torch.Tensor) -> np.ndarray:
+    """Float ``(B, 3, H, W)`` in [0, 1] → RGB uint8 ``(B, H, W, 3)`` (clipped, rounded), e.g. for writing PNGs."""
+    return np.ascontiguousarray((images.detach().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
+                                .permute(0, 2, 3, 1).numpy())
