@@ -37,7 +37,7 @@ from typing import Any
 
 import yaml
 
-from occbench.errors import ProtocolError, RegistryError
+from occbench.errors import OccbenchError, ProtocolError, RegistryError
 from occbench.params import build_component
 from occbench.registry import MASKS, SOURCES
 
@@ -115,7 +115,17 @@ class Protocol:
                                root=root, split=self.split)
 
     def make_generator(self):
+        """The generator with its parameters checked, not yet set up (no files read)."""
         return build_component(MASKS.get(self.generator_name), self.generator_params, f"{self.path}: generator.params")
+
+    def ready_generator(self, assets_dir: Path | None):
+        """The generator, set up with the folder it reads (masks, occluder bank, templates) when it needs one."""
+        generator = self.make_generator()
+        if generator.needs_dir and assets_dir is None:
+            raise OccbenchError(f"{self.name}: generator {self.generator_name!r} reads files (masks, an occluder "
+                                "bank or templates): pass --mask-dir / --occluder-dir / --templates-dir DIR")
+        generator.setup(assets_dir if generator.needs_dir else None)
+        return generator
 
     @property
     def short_hash(self) -> str:

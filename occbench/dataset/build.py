@@ -53,13 +53,8 @@ _WORKER_CTX: SampleContext | None = None
 
 
 def _make_context(config: BuildConfig) -> SampleContext:
-    generator = config.protocol.make_generator()
-    if generator.needs_dir and config.mask_dir is None:
-        raise OccbenchError(f"generator {config.protocol.generator_name!r} reads files (masks, an occluder bank or "
-                            "templates): pass --mask-dir / --occluder-dir / --templates-dir DIR")
-    generator.setup(config.mask_dir if generator.needs_dir else None)
-    return SampleContext(config.protocol, config.protocol.make_source(config.source_dir), generator,
-                         DatasetLayout(config.out))
+    return SampleContext(config.protocol, config.protocol.make_source(config.source_dir),
+                         config.protocol.ready_generator(config.mask_dir), DatasetLayout(config.out))
 
 
 def _init_worker(config: BuildConfig) -> None:

@@ -22,7 +22,6 @@ from occbench.weights import MissingWeightsError
 
 PIXEL_METRICS = ("psnr", "ssim", "ms_ssim", "rmse", "mae", "mse", "l1")
 DEFAULT_METRICS = (*PIXEL_METRICS, "lpips", "fid", "kid", "identity")
-SELECTABLE = (*DEFAULT_METRICS,)
 MODES = ("raw", "composite")
 DISTRIBUTION_REGIONS = ("whole", "zero_outside")
 
@@ -44,7 +43,7 @@ class ScoreSettings:
     explicit: bool = False  # metrics were chosen by the user: missing weights are an error
 
     def __post_init__(self) -> None:
-        for name, values, allowed in (("metrics", self.metrics, SELECTABLE), ("regions", self.regions, REGIONS),
+        for name, values, allowed in (("metrics", self.metrics, DEFAULT_METRICS), ("regions", self.regions, REGIONS),
                                       ("modes", self.modes, MODES)):
             unknown = [v for v in values if v not in allowed]
             if unknown or not values:

@@ -24,7 +24,6 @@ from occbench.errors import SampleError
 from occbench.masks.base import PCONV_BINS, HoleMaskGenerator, hole_ratio
 from occbench.masks.bins import Bin, check_bins, in_bin
 
-BIN_CHOICES = ("uniform",)
 MIN_SHRINK = 1 / 256  # element sizes below this fraction of the first ones restart the mask
 
 
@@ -56,21 +55,16 @@ class IrregularMask(HoleMaskGenerator):
     """Random irregular masks whose hole ratio lies in a bin.
 
     ``bins``: list of [lo, hi] hole-ratio bins (default: PConv's six, 0.01-0.1 ... 0.5-0.6; half-open, the
-    top bound inclusive). ``bin_choice``: "uniform" draws the bin from the sample's rng (cycling by sample
-    key is not possible inside a generator, which sees only its rng). ``bin_index``: fix one bin instead.
+    top bound inclusive); the bin is drawn uniformly from the sample's rng. ``bin_index``: fix one bin instead.
     ``max_tries``: restarts allowed before a SampleError. The drawn params record the bin and its index.
     """
 
     bins: tuple[tuple[float, float], ...] = PCONV_BINS
-    bin_choice: str = "uniform"
     bin_index: int | None = None
     max_tries: int = 20
 
     def __post_init__(self) -> None:
         check_bins("bins", self.bins)
-        if self.bin_choice not in BIN_CHOICES:
-            raise ValueError(f"bin_choice: Expected one of {', '.join(BIN_CHOICES)} (fix a bin with bin_index), "
-                             f"but got {self.bin_choice!r}")
         if self.bin_index is not None and not 0 <= self.bin_index < len(self.bins):
             raise ValueError(f"bin_index: Expected an index in [0, {len(self.bins) - 1}], but got {self.bin_index!r}")
         if self.max_tries < 1:

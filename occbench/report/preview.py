@@ -37,10 +37,7 @@ def render_sample(protocol: Protocol, *, source_name: str | None, source_dir: Pa
     label = None
     if loaded.label is not None:
         label = fit_label(loaded.label, loaded.image.shape, protocol.resolution, protocol.preprocess, item.id)
-    generator = protocol.make_generator()
-    if generator.needs_dir and assets_dir is None:
-        raise OccbenchError(f"{protocol.name}: generator {protocol.generator_name!r} reads files: pass --mask-dir DIR")
-    generator.setup(assets_dir if generator.needs_dir else None)
+    generator = protocol.ready_generator(assets_dir)
     sid = sample_id(item.id, 0, protocol.variants)
     generated = generator.generate(target, label, sample_rng(protocol.seed, sid))
     return generated.occluded, item.id
