@@ -27,7 +27,6 @@ from occbench.masks.bins import bin_of, check_bins
 
 LOGGER = logging.getLogger(__name__)
 POLARITIES = ("white_hole", "black_hole")
-ASSIGNMENTS = ("random",)
 MAX_MEDIAN_RATIO = 0.6
 
 
@@ -72,8 +71,7 @@ class ExternalMaskFolder(HoleMaskGenerator):
 
     ``polarity`` (required): "white_hole" (255 = hole, NVIDIA) or "black_hole" (0 = hole, QD-IMD, MAT).
     ``bins``: optional [lo, hi] hole-ratio bins at protocol resolution; masks outside every bin are excluded.
-    ``assignment``: "random" (the sample's rng picks uniformly among the usable masks; deterministic per
-    sample). ``threshold``: grey level separating hole from kept pixels (1-255). ``check_polarity``: fail on
+    Each sample's rng picks one of the usable masks uniformly (deterministic per sample). ``threshold``: grey level separating hole from kept pixels (1-255). ``check_polarity``: fail on
     a folder that looks inverted. Unreadable files are skipped and listed in :attr:`skipped`. The drawn params
     record the mask's relative file name, its bin and its hole ratio.
     """
@@ -82,7 +80,6 @@ class ExternalMaskFolder(HoleMaskGenerator):
 
     polarity: str
     bins: tuple[tuple[float, float], ...] | None = None
-    assignment: str = "random"
     threshold: int = 128
     check_polarity: bool = True
     _names: list[str] | None = field(default=None, init=False, repr=False, compare=False)
@@ -96,8 +93,6 @@ class ExternalMaskFolder(HoleMaskGenerator):
             raise ValueError(f"polarity: Expected one of {', '.join(POLARITIES)}, but got {self.polarity!r}")
         if self.bins is not None:
             check_bins("bins", self.bins)
-        if self.assignment not in ASSIGNMENTS:
-            raise ValueError(f"assignment: Expected one of {', '.join(ASSIGNMENTS)}, but got {self.assignment!r}")
         if not 1 <= self.threshold <= 255:
             raise ValueError(f"threshold: Expected a grey level in [1, 255], but got {self.threshold!r}")
 
