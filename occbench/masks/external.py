@@ -71,8 +71,9 @@ class ExternalMaskFolder(HoleMaskGenerator):
 
     ``polarity`` (required): "white_hole" (255 = hole, NVIDIA) or "black_hole" (0 = hole, QD-IMD, MAT).
     ``bins``: optional [lo, hi] hole-ratio bins at protocol resolution; masks outside every bin are excluded.
-    Each sample's rng picks one of the usable masks uniformly (deterministic per sample). ``threshold``: grey level separating hole from kept pixels (1-255). ``check_polarity``: fail on
-    a folder that looks inverted. Unreadable files are skipped and listed in :attr:`skipped`. The drawn params
+    Each sample's rng picks one of the usable masks uniformly (deterministic per sample).
+    ``threshold``: grey level separating hole from kept pixels (1-255). ``check_polarity``: fail on a folder
+    that looks inverted. Unreadable files are skipped and listed in :attr:`skipped`. The drawn params
     record the mask's relative file name, its bin and its hole ratio.
     """
 
