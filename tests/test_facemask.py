@@ -305,3 +305,32 @@ def test_detector_pickles_without_models(faces256: dict[str, np.ndarray]):
     copy = pickle.loads(pickle.dumps(detector))
     assert copy == detector and copy._predictor is None
     assert copy.detect(faces256["28083.jpg"]) is not None
+
+
+def test_remaining_parameters_act(faces256: dict[str, np.ndarray]):
+    image = faces256["28083.jpg"]
+
+    def make(**params) -> FaceMaskComposite:
+        gen = FaceMaskComposite(**params)
+        gen.setup(None)
+        return gen
+
+    # valve_probability: an N95 with a valve differs from one without, all else equal
+    no_valve = make(mask_types=("n95",), valve_probability=0.0).generate(image, None, np.random.default_rng(1))
+    valve = make(mask_types=("n95",), valve_probability=1.0).generate(image, None, np.random.default_rng(1))
+    assert not np.array_equal(no_valve.occluded, valve.occluded)
+    # brightness_strength 0 is the same as no brightness matching; 1 differs
+    plain = make(mask_types=("cloth",), color=(25, 25, 25), brightness_match=False)
+    zero = make(mask_types=("cloth",), color=(25, 25, 25), brightness_strength=0.0)
+    full = make(mask_types=("cloth",), color=(25, 25, 25), brightness_strength=1.0)
+    outputs = [g.generate(image, None, np.random.default_rng(2)).occluded for g in (plain, zero, full)]
+    assert np.array_equal(outputs[0], outputs[1]) and not np.array_equal(outputs[0], outputs[2])
+    # area_range and min_inside reject fits outside them
+    with pytest.raises(SampleError, match="implausible landmark fit"):
+        make(mask_types=("surgical",), area_range=(2.4, 2.5)).generate(image, None, np.random.default_rng(0))
+    gen = make(mask_types=("surgical",), min_inside=1.0)
+    face = gen.find_face(image)
+    template = draw_template("surgical")
+    shifted = target_points(face.points) + np.array([0, 60], np.float32)  # the chin part leaves the image
+    with pytest.raises(SampleError, match="implausible landmark fit"):
+        gen._composite(image, template.rgba, template.anchors, shifted, face)
