@@ -1,6 +1,8 @@
-# Two entry points (README): `make demo` and `make test`. Both create or reuse .venv and install
-# torch==2.13.0 first (constraints.txt keeps every install on the CPU build, never CUDA wheels).
+# Two entry points (README): `make demo` and `make test`. Both create or reuse .venv and install torch and
+# torchvision first, pinned by $(CONSTRAINTS): constraints.txt (default: CPU torch 2.13.0, never CUDA wheels)
+# or constraints-matched.txt (a matched CUDA pair: make demo CONSTRAINTS=constraints-matched.txt VENV=.venv-matched).
 VENV ?= .venv
+CONSTRAINTS ?= constraints.txt
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.occbench-installed
@@ -9,19 +11,19 @@ METHODS := telea navier-stokes biharmonic mean-fill
 # Weight files are never downloaded; ../shared/weights (FID Inception) is used when it exists.
 WEIGHTS_DIR ?= $(firstword $(wildcard ../shared/weights))
 WEIGHTS_FLAG := $(if $(WEIGHTS_DIR),--weights-dir $(WEIGHTS_DIR),)
-export PIP_CONSTRAINT := $(CURDIR)/constraints.txt
+export PIP_CONSTRAINT := $(CURDIR)/$(CONSTRAINTS)
 
-.PHONY: install demo test test-fast lint bench figure clean-demo
+.PHONY: install demo test test-fast test-matched lint bench figure clean-demo
 
 # README figure: the astronaut (public domain) under every generator; OCCLUDERS=BANK adds NatOcc.
 FIGURE_PROTOCOLS := folder-center-256 folder-half-256 folder-freeform-256 folder-lama-thick-256 \
 	folder-lama-thin-256 folder-irregular-256 demo-randocc demo-facemask
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip "setuptools<81" wheel
-	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) torch torchvision
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[test]"
 	touch $@
 
 install: $(STAMP)
@@ -43,6 +45,10 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The matched torch/torchvision install path end to end (a cached 5.5 GB venv; .ci/run runs it with the rest).
+test-matched: $(STAMP)
+	OCCBENCH_TEST_MATCHED_TORCH=1 $(BIN)/python -m pytest -q tests/test_install_paths.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check occbench baselines tests benchmarks

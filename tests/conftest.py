@@ -13,6 +13,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("OCCBENCH_SHARED", REPO.parent / "shared"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests never read or write the user's occbench cache (feature cache, torchvision probe): a fresh folder
+    per session, set before test modules are imported."""
+    if "OCCBENCH_CACHE" not in os.environ:
+        import tempfile
+
+        os.environ["OCCBENCH_CACHE"] = tempfile.mkdtemp(prefix="occbench-test-cache-")
+
+
 def shared_path(*parts: str) -> Path:
     """Path inside ../shared; skips the calling test when it does not exist."""
     path = SHARED.joinpath(*parts)
