@@ -168,3 +168,36 @@ def test_mcsam_overfits_four_faces(assets: Path) -> None:
                                    allow_random_vgg=True))
     l1 = [recipe.train_step(batch, step)["g_l1"] for step in range(1, OVERFIT_STEPS + 1)]
     assert min(l1[-3:]) <= l1[0] / OVERFIT_FACTOR, l1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("name", sorted(TRAINABLE))
+def test_training_step_through_ddp_wrappers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every recipe trains with its networks wrapped in DistributedDataParallel (gloo, one process), as under
+    torchrun: a recipe that calls anything but ``forward`` on a wrapped network fails here, not on a cluster."""
+    from occbench.baselines.engine.trainer import setup_distributed, wrap_networks
+
+    for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                       "MASTER_PORT": str(_free_port())}.items():
+        monkeypatch.setenv(key, value)
+    ddp = setup_distributed("cpu")
+    try:
+        torch.manual_seed(0)
+        recipe = load_recipe(name)()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # random VGG weights
+            recipe.build(TrainSettings(config={**SMALL, **OVERRIDES.get(name, {})}, device=torch.device("cpu"),
+                                       allow_random_vgg=True, rank=0, world_size=1))
+        wrap_networks(recipe, recipe.networks(), ddp, find_unused=False)
+        assert any(type(net).__name__ == "DistributedDataParallel" for net in recipe.networks().values())
+        losses = recipe.train_step(make_batch(), 1)
+        assert losses and all(math.isfinite(v) for v in losses.values()), losses
+    finally:
+        torch.distributed.destroy_process_group()

@@ -67,11 +67,21 @@ from occbench.rng import sample_rng
 
 CHECKPOINT_FORMAT = "occbench-checkpoint/1"
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-ENGINE_KEYS: dict[str, Any] = {"max_steps": None, "batch_size": 8, "num_workers": 0, "augment_flip": False,
+ENGINE_KEYS: dict[str, Any] = {"max_steps": None, "batch_size": 8, "num_workers": "auto", "augment_flip": False,
                                "ddp_find_unused_parameters": False}
 
 
 # --- recipes and configs ---------------------------------------------------------------------------------
+
+def loader_workers(value: Any, device: torch.device) -> int:
+    """``num_workers`` from the config: a count, or ``"auto"`` = up to 4 loader processes on CUDA (decoding
+    overlaps the GPU's work) and 0 on the CPU (where workers would compete with training for the same cores)."""
+    if value == "auto":
+        return min(4, max((os.cpu_count() or 1) - 1, 0)) if device.type == "cuda" else 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OccbenchError(f"num_workers: Expected a count >= 0 or 'auto', but got {value!r}")
+    return value
+
 
 def trainable_methods() -> list[str]:
     return sorted(recipe_module.TRAINABLE)
@@ -377,7 +387,9 @@ class _Session:
             _check_resume(ckpt, opts.method, config, dataset.info["protocol"]["content_hash"], opts.seed,
                           opts.last)
         self.loader = make_loader(dataset, batch_size=int(config.get("batch_size", ENGINE_KEYS["batch_size"])),
-                                  seed=opts.seed, num_workers=int(config.get("num_workers", 0)), rank=ddp.rank,
+                                  seed=opts.seed, num_workers=loader_workers(config.get("num_workers", "auto"),
+                                                                             ddp.device),
+                                  rank=ddp.rank,
                                   world_size=ddp.world_size)
         self.meta = {"format": CHECKPOINT_FORMAT, "method": opts.method, "config": config,
                      "occbench_version": __version__, "protocol": dataset.info["protocol"]["name"],
@@ -474,7 +486,10 @@ class _Session:
                 step = self.state.step
                 if main and (step % opts.log_every == 0 or step == opts.total):
                     lrs = {f"lr_{n}": float(o.param_groups[0]["lr"]) for n, o in self.optims.items()}
-                    log.append({"step": step, **losses, **lrs, "seconds": time.perf_counter() - started})
+                    row = {"step": step, **losses, **lrs, "seconds": time.perf_counter() - started}
+                    if self.ddp.device.type == "cuda":
+                        row["peak_gpu_mb"] = torch.cuda.max_memory_allocated(self.ddp.device) / 2**20
+                    log.append(row)
                     for key, value in ({**losses, **lrs}.items() if board is not None else ()):
                         board.add_scalar(key, value, step)
                 if step % opts.checkpoint_every == 0 or step == opts.total:

@@ -135,8 +135,9 @@ class UNetSegmenter(nn.Module):
     4 up blocks (bilinear ×2, concatenation with the skip, DoubleConv) and a 1×1 conv to one channel.
 
     Widths ``base·[1, 2, 4, 8, 8]`` down and ``base·[4, 2, 1, 1]`` up (the bilinear U-Net halves the deepest
-    width). ``forward`` returns probabilities in (0, 1) (1 = occluder); :meth:`logits` the pre-sigmoid map
-    (train with BCE on logits, which is autocast-safe).
+    width). ``forward(x)`` returns probabilities in (0, 1) (1 = occluder); ``forward(x, logits=True)`` the
+    pre-sigmoid map (train with BCE on logits, which is autocast-safe). Both go through ``forward`` so that a
+    DistributedDataParallel wrapper sees the call.
     """
 
     def __init__(self, in_ch: int = 3, base: int = 64) -> None:
@@ -152,7 +153,7 @@ class UNetSegmenter(nn.Module):
             ch = out
         self.head = nn.Conv2d(ch, 1, 1)
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         if h % 16 or w % 16:
             raise ValueError(f"Expected height and width divisible by 16, but got {h}×{w}")
@@ -168,8 +169,9 @@ class UNetSegmenter(nn.Module):
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(x))
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        out = self._logits(x)
+        return out if logits else torch.sigmoid(out)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -171,7 +171,7 @@ class SegmenterRecipe(Recipe):
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:
         self.segmenter.train()
-        logits = self.segmenter.logits(batch["occluded"])
+        logits = self.segmenter(batch["occluded"], logits=True)
         loss = F.binary_cross_entropy_with_logits(logits.float(), batch["mask"].float())
         self.opt.zero_grad(set_to_none=True)
         self.settings.backward_step(loss, self.opt)
