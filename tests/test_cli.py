@@ -68,9 +68,41 @@ def test_bad_shard(tmp_path, capsys, bad_shard):
     assert "--shard" in capsys.readouterr().err
 
 
-def test_console_script_runs():
-    result = subprocess.run([sys.executable, "-m", "occbench.cli", "--help"], capture_output=True, text=True)
-    assert result.returncode == 0 and "build-dataset" in result.stdout
+@pytest.mark.parametrize("module", ["occbench", "occbench.cli"])
+def test_python_dash_m_works_like_the_console_script(module):
+    result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("ls", "validate", "build-dataset", "build-occluders", "preview", "predict", "evaluate", "train",
+                    "table", "plot"):
+        assert f"    {command} " in result.stdout or f"    {command}\n" in result.stdout, command
+
+
+def test_help_and_listing_import_no_heavy_packages():
+    """--help (top level and per command) and ls methods must start without torch, pandas or OpenCV."""
+    code = (
+        "import sys\n"
+        "from occbench.cli import main\n"
+        "assert main(['ls', 'methods']) == 0\n"
+        "for argv in (['--help'], ['evaluate', '--help'], ['train', '--help'], ['table', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = {'torch', 'pandas', 'cv2', 'matplotlib', 'torchvision', 'numpy', 'skimage', 'dlib'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_count_arguments_reject_zero_and_negative(capsys):
+    for argv in (["build-dataset", "demo-center", "--out", "x", "--limit", "-20"],
+                 ["evaluate", "--method", "telea", "--data", "d", "--out", "o", "--batch-size", "0"],
+                 ["predict", "--method", "telea", "--data", "d", "--out", "o", "--device", "gpu"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "Expected" in capsys.readouterr().err
 
 
 def test_preview_renders_what_the_build_writes(tmp_path, capsys):

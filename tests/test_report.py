@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from occbench.cli import plot as plot_cli
+from occbench.cli import table as table_cli
 from occbench.errors import OccbenchError
 from occbench.image_io import read_image, write_png
-from occbench.report import cli as report_cli
 from occbench.report.plot import figure_bins, figure_generators, figure_grid, plot_bins, plot_generators, plot_grid
 from occbench.report.results import aggregates_frame, bins_frame, generators_frame, load_results
 from occbench.report.table import make_table, to_csv, to_latex, to_markdown
@@ -245,7 +246,9 @@ def test_grid_plot(runs, tmp_path):
 
 def _main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="occbench")
-    report_cli.register(parser.add_subparsers(dest="command", required=True))
+    sub = parser.add_subparsers(dest="command", required=True)
+    table_cli.register(sub)
+    plot_cli.register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -21,7 +21,6 @@ import yaml
 from occbench.baselines.engine import recipe as recipe_module
 from occbench.baselines.engine import trainer
 from occbench.baselines.engine.adapter import MCSAMMethod, TrainedMethod, trained_method
-from occbench.baselines.engine.cli import register
 from occbench.baselines.engine.data import BuiltDataset, make_loader, start_epoch
 from occbench.baselines.engine.recipe import Recipe, TrainSettings
 from occbench.baselines.engine.trainer import apply_overrides, load_checkpoint, train
@@ -275,17 +274,7 @@ def test_adapter_predict_keeps_known_pixels(dataset, tmp_path):
     assert provenance["trained_step"] == 2 and provenance["mask"] == "given"
 
 
-def test_cli_train_then_evaluate(dataset, tmp_path, monkeypatch, capsys):
-    original = occbench.cli.build_parser
-
-    def with_train():  # until occbench.cli wires `train` itself
-        parser = original()
-        sub = parser._subparsers._group_actions[0]
-        if "train" not in sub.choices:
-            register(sub)
-        return parser
-
-    monkeypatch.setattr(occbench.cli, "build_parser", with_train)
+def test_cli_train_then_evaluate(dataset, tmp_path, capsys):
     out = tmp_path / "run"
     assert occbench.cli.main(["train", "--method", "toy", "--data", str(dataset), "--out", str(out), "--max-steps",
                               "2", "--batch-size", "2", "--device", "cpu", "--set", "lr=0.001",

@@ -42,6 +42,8 @@ not comparable to published numbers.
 
 ALL_REGIONS: tuple[str, ...] = ("whole", "zero_outside", "hole", "fg", "hole_fg", "boundary")
 _WHOLE_ZERO = ("whole", "zero_outside")
+OUTPUT_MODES: tuple[str, ...] = ("raw", "composite")
+"""``raw``: the output as the method returned it; ``composite``: ``mask * pred + (1 - mask) * target``."""
 
 
 @dataclass(frozen=True)
@@ -74,4 +76,8 @@ METRIC_INFO: dict[str, MetricInfo] = {
     )
 }
 
-__all__ = ["ALL_REGIONS", "METRIC_INFO", "MetricInfo"]
+PIXEL_METRICS: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "rmse", "mae", "mse", "l1")
+DEFAULT_METRICS: tuple[str, ...] = (*PIXEL_METRICS, "lpips", "fid", "kid", "identity")
+"""What ``evaluate`` scores by default (``identity`` also yields ``identity_distance``)."""
+
+__all__ = ["ALL_REGIONS", "DEFAULT_METRICS", "METRIC_INFO", "MetricInfo", "OUTPUT_MODES", "PIXEL_METRICS"]

@@ -51,7 +51,7 @@ def _categories(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def cmd_build_occluders(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from occbench.occluders import builders
 
     options = builders.BuildOptions(
@@ -109,4 +109,4 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--source-name", help="source name used in ids and the source column (default: --from)")
     parser.add_argument("--limit", type=int, help="only the first N inputs in sorted order (smoke runs)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(func=cmd_build_occluders)
+    parser.set_defaults(func=run)

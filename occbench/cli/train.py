@@ -1,17 +1,17 @@
-"""``occbench train``: wired into :mod:`occbench.cli` through :func:`register`."""
+"""``occbench train``: train a reference method on a built dataset (resumable; DDP under torchrun)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from occbench.params import parse_key_values
+from occbench.cli._args import add_device, add_progress, positive_int
 
 EPILOG = """examples:
   occbench train --method fgi --data data/celebahq-center-256-train --out runs/fgi
   occbench train --method mcsam --data data/facemask-train --out runs/mcsam --device cuda --amp bf16
   occbench train --method mcsam --data data/tiny --out /tmp/smoke --max-steps 2 --allow-random-vgg --set batch_size=2
-  torchrun --nproc-per-node 4 -m occbench.cli train --method mcsam --data data/facemask-train --out runs/mcsam \\
+  torchrun --nproc-per-node 4 -m occbench train --method mcsam --data data/facemask-train --out runs/mcsam \\
       --device cuda
   occbench evaluate --method fgi --param checkpoint=runs/fgi/checkpoints/last.pt --data data/test --out runs/fgi/eval
 
@@ -19,10 +19,12 @@ Rerunning the same command resumes from OUT/checkpoints/last.pt. Under torchrun,
 """
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from occbench.baselines.engine.trainer import train
+    from occbench.devices import resolve_device
+    from occbench.params import parse_key_values
 
-    device = args.device or ("cuda" if _cuda_available() else "cpu")
+    device = resolve_device(args.device)
     overrides = parse_key_values(args.set, "--set")
     last = train(args.method, Path(args.data), Path(args.out), config_overrides=overrides,
                  max_steps=args.max_steps, batch_size=args.batch_size, device=device, seed=args.seed,
@@ -31,12 +33,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                  tensorboard=args.tensorboard, progress=not args.no_progress)
     print(f"{args.out}: last checkpoint {last}")
     return 0
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _method(name: str) -> str:
@@ -54,13 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--method", required=True, type=_method, help="trainable method (mcsam, mcsam-segmenter, fgi)")
     tr.add_argument("--data", required=True, help="built dataset folder (occbench build-dataset)")
     tr.add_argument("--out", required=True, help="run folder: log.csv, checkpoints/, tensorboard/")
-    tr.add_argument("--max-steps", type=int, help="stop after N steps (default: the config's max_steps; the "
+    tr.add_argument("--max-steps", type=positive_int, help="stop after N steps (default: the config's max_steps; the "
                                                   "LR schedule always follows the config)")
-    tr.add_argument("--batch-size", type=int, help="batch size per process (default: the config's)")
+    tr.add_argument("--batch-size", type=positive_int, help="batch size per process (default: the config's)")
     tr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a config value (dotted keys for nested ones; YAML values), repeatable")
     tr.add_argument("--seed", type=int, default=0, help="seeds initialisation, data order and every RNG (default 0)")
-    tr.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    add_device(tr, "training")
     tr.add_argument("--amp", choices=["none", "bf16", "fp16"], default="none", help="autocast dtype (CUDA only)")
     tr.add_argument("--no-resume", action="store_true", help="start at step 0 even if OUT has a checkpoint")
     tr.add_argument("--log-every", type=int, default=50, help="write a log.csv row every N steps (default 50)")
@@ -69,5 +65,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     help="use random VGG weights for losses when the ImageNet file is missing (tests only; recorded)")
     tr.add_argument("--weights-dir", type=Path, help="folder searched first for weight files")
     tr.add_argument("--tensorboard", action="store_true", help="also write TensorBoard events to OUT/tensorboard")
-    tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    tr.set_defaults(func=cmd_train)
+    add_progress(tr)
+    tr.set_defaults(func=run)

@@ -1,0 +1,63 @@
+"""``occbench evaluate``: run a method (or take external predictions) and score it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from occbench.cli.predict import add_method_options, method_params
+from occbench.metrics import ALL_REGIONS, DEFAULT_METRICS, OUTPUT_MODES
+
+EPILOG = """examples:
+  occbench evaluate --method telea --data runs/demo/data --out runs/demo/telea
+  occbench evaluate --method mcsam --checkpoint runs/mcsam/last.pt --data data/masked --out runs/mcsam-e --device cuda
+  occbench evaluate --predictions my_method/pngs --data data/c256 --out runs/mine --metrics psnr ssim fid
+"""
+
+
+def run(args: argparse.Namespace) -> int:
+    from occbench.devices import resolve_device
+    from occbench.evaluate.run import EvaluateConfig, evaluate
+    from occbench.evaluate.scoring import ScoreSettings
+
+    settings = ScoreSettings(
+        metrics=tuple(args.metrics or DEFAULT_METRICS), regions=tuple(args.regions or ALL_REGIONS),
+        modes=tuple(args.modes or OUTPUT_MODES), boundary_px=args.boundary_px, lpips_net=args.lpips_net,
+        weights_dir=args.weights_dir, allow_random_lpips=args.allow_random_lpips, device=resolve_device(args.device),
+        explicit=bool(args.metrics),
+    )
+    results = evaluate(EvaluateConfig(
+        data=Path(args.data), out=Path(args.out), method=args.method,
+        predictions=Path(args.predictions) if args.predictions else None, params=method_params(args),
+        limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress, score=settings,
+    ))
+    for warning in results["warnings"]:
+        print(f"occbench: warning: {warning}", file=sys.stderr)
+    print(f"{args.out}: results.json and scores.csv for {results['method']['name']} on "
+          f"{results['dataset']['samples']} samples of {results['dataset']['protocol']}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("evaluate", help="run a method (or take external predictions) and score it",
+                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--method", help="registered method to run first (occbench ls methods)")
+    source.add_argument("--predictions", help="folder of <id>.png predictions from an external method")
+    parser.add_argument("--data", required=True, help="built dataset folder")
+    parser.add_argument("--out", required=True, help="run folder for pred/, scores.csv, results.json")
+    add_method_options(parser)
+    parser.add_argument("--metrics", nargs="+", choices=DEFAULT_METRICS, metavar="METRIC",
+                        help=f"default: all of {' '.join(DEFAULT_METRICS)}; missing weights then skip a metric "
+                             "with a warning (asked for explicitly, they are an error)")
+    parser.add_argument("--regions", nargs="+", choices=ALL_REGIONS, metavar="REGION",
+                        help=f"default: {' '.join(ALL_REGIONS)}")
+    parser.add_argument("--modes", nargs="+", choices=OUTPUT_MODES, metavar="MODE",
+                        help="raw: the output as returned; composite: mask*pred + (1-mask)*target (default: both)")
+    parser.add_argument("--boundary-px", type=int, default=8, help="half-width of the boundary band in pixels")
+    parser.add_argument("--lpips-net", choices=["alex", "vgg"], default="alex")
+    parser.add_argument("--allow-random-lpips", action="store_true",
+                        help="run LPIPS with a random trunk when its weights are missing (wiring checks only)")
+    parser.add_argument("--weights-dir", type=Path, help="folder searched first for weight files")
+    parser.set_defaults(func=run)
