@@ -19,7 +19,13 @@ from PIL import Image
 
 from occbench.compat import ensure_torchvision_importable
 from occbench.errors import OccbenchError
-from occbench.metrics.distribution import MIN_SAMPLES_FID, InceptionFeatureStats
+from occbench.metrics.distribution import (
+    MIN_SAMPLES_FID,
+    InceptionFeatureStats,
+    _FeatureSet,
+    frechet_distance,
+    frechet_distance_features,
+)
 from occbench.weights import MissingWeightsError
 
 ensure_torchvision_importable()  # before torchmetrics is imported in the tests below
@@ -63,6 +69,63 @@ def fid_value(stats: InceptionFeatureStats) -> float:
 
 def test_min_samples_constant():
     assert MIN_SAMPLES_FID == 2048
+
+
+def test_frechet_distance_closed_form():
+    """Diagonal covariances: FID = |mu_r - mu_f|^2 + sum(a + b - 2 sqrt(a b)), a golden that needs no network."""
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.1, 2.0, 64), rng.uniform(0.1, 2.0, 64)
+    mu_r, mu_f = rng.normal(size=64), rng.normal(size=64)
+    expected = float(((mu_r - mu_f) ** 2).sum() + (a + b - 2 * np.sqrt(a * b)).sum())
+    assert frechet_distance(mu_r, np.diag(a), mu_f, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+    rotation, _ = np.linalg.qr(rng.normal(size=(64, 64)))  # the distance does not depend on the basis
+    rotated = frechet_distance(rotation @ mu_r, rotation @ np.diag(a) @ rotation.T, rotation @ mu_f,
+                               rotation @ np.diag(b) @ rotation.T)
+    assert rotated == pytest.approx(expected, rel=1e-9)
+
+
+def _features(n: int, shift: float, seed: int, dim: int = 2048) -> np.ndarray:
+    """Inception-like features: non-negative, correlated, float32."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(64, dim)) / 8
+    return np.maximum(rng.normal(size=(n, 64)) @ mixing + shift, 0).astype(np.float32)
+
+
+@pytest.mark.parametrize("n_real, n_fake", [(40, 24), (300, 300)])
+def test_fid_routes_equal_torchmetrics_on_the_same_features(n_real: int, n_fake: int):
+    """Fewer images than dimensions: the exact small-set route, the symmetric route and torchmetrics agree.
+
+    torchmetrics takes the general eigenvalues of the rank-deficient product C_r C_f: ~2000 of them are rounding
+    noise around 0 whose square roots add a few 1e-4 in absolute terms (relative ~2e-7), and the symmetric
+    route's near-zero eigenvalues carry less of the same noise; the small-set route (used below 2048 images) is
+    exact, so agreement is checked relatively."""
+    from torchmetrics.image.fid import _compute_fid
+
+    real, fake = _FeatureSet(), _FeatureSet()
+    real.add(_features(n_real, 0.1, 1))
+    fake.add(_features(n_fake, 0.3, 2))
+    (mu_r, cov_r), (mu_f, cov_f) = real.mean_cov(), fake.mean_cov()
+    reference = float(_compute_fid(*(torch.from_numpy(x) for x in (mu_r, cov_r, mu_f, cov_f))))
+    small = frechet_distance_features(real.features(), fake.features())
+    symmetric = frechet_distance(mu_r, cov_r, mu_f, cov_f)
+    assert small == pytest.approx(reference, rel=1e-6)
+    assert symmetric == pytest.approx(small, rel=1e-7)  # its near-zero eigenvalues carry rounding noise too
+    assert frechet_distance_features(real.features(), real.features()) == pytest.approx(0, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_fid_symmetric_route_equals_torchmetrics_above_feature_dimension():
+    """n >= 2048 (the comparable regime): eigh on sqrt(C_r) C_f sqrt(C_r) equals torchmetrics' eigvals."""
+    from torchmetrics.image.fid import _compute_fid
+
+    stats = InceptionFeatureStats.__new__(InceptionFeatureStats)  # the statistics part only, no network
+    stats._sets = {}
+    stats.add("real", _features(2100, 0.1, 3))
+    stats.add("fake", _features(2100, 0.2, 4))
+    reference = float(_compute_fid(*(torch.from_numpy(x) for x in (*stats._sets["real"].mean_cov(),
+                                                                    *stats._sets["fake"].mean_cov()))))
+    assert stats.fid("real", "fake") == pytest.approx(reference, abs=1e-4)
+    assert stats._sets["real"].sqrt_cov is not None  # kept for the next fake set
 
 
 @pytest.mark.slow

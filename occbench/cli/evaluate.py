@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         metrics=tuple(args.metrics or DEFAULT_METRICS), regions=tuple(args.regions or ALL_REGIONS),
         modes=tuple(args.modes or OUTPUT_MODES), boundary_px=args.boundary_px, lpips_net=args.lpips_net,
         weights_dir=args.weights_dir, allow_random_lpips=args.allow_random_lpips, device=resolve_device(args.device),
-        explicit=bool(args.metrics),
+        feature_cache=not args.no_feature_cache, explicit=bool(args.metrics),
     )
     results = evaluate(EvaluateConfig(
         data=Path(args.data), out=Path(args.out), method=args.method,
@@ -60,4 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-random-lpips", action="store_true",
                         help="run LPIPS with a random trunk when its weights are missing (wiring checks only)")
     parser.add_argument("--weights-dir", type=Path, help="folder searched first for weight files")
+    parser.add_argument("--no-feature-cache", action="store_true",
+                        help="neither read nor write the cache of reference-image results (Inception features and "
+                             "dlib face descriptors of the targets; $OCCBENCH_CACHE or ~/.cache/occbench/features)")
     parser.set_defaults(func=run)

@@ -11,6 +11,7 @@ import csv
 import json
 import math
 import subprocess
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,15 +20,18 @@ import torch
 from tqdm import tqdm
 
 from occbench import __version__
+from occbench.compat import torchvision_status
 from occbench.dataset.layout import DatasetLayout, read_dataset_info
 from occbench.dataset.manifest import read_rows
 from occbench.dataset.tensors import fg_tensor, load_images, load_masks
+from occbench.devices import describe_device
 from occbench.errors import OccbenchError
 from occbench.evaluate.aggregate import StreamingAggregates
 from occbench.evaluate.checks import check_predictions
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, write_atomic
 from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
+from occbench.prefetch import prefetch
 
 RESULTS_FORMAT = "occbench-results/1"
 SCORE_COLUMNS = ("id", "generator", "hole_ratio", "metric", "region", "mode", "value")
@@ -95,13 +99,13 @@ def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]
     aggregates = StreamingAggregates()
     device = config.score.device
     tmp = config.out / ".scores.csv.tmp"
+    batches = [rows[start : start + config.batch_size] for start in range(0, len(rows), config.batch_size)]
+    loaded = prefetch((batch, _load_batch(layout, pred_dir, [r["id"] for r in batch], labels)) for batch in batches)
     with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc="evaluate", unit="img",
                                                    disable=not config.progress) as bar:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SCORE_COLUMNS)
-        for start in range(0, len(rows), config.batch_size):
-            batch = rows[start : start + config.batch_size]
-            tensors = _load_batch(layout, pred_dir, [r["id"] for r in batch], labels)
+        for batch, tensors in loaded:
             pred, target, mask, fg = (t.to(device) if t is not None else None for t in tensors)
             with torch.no_grad():
                 scores = scorer.score_batch(pred, target, mask, fg)
@@ -125,11 +129,17 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         raise OccbenchError(f"{config.data}: the dataset has no samples to evaluate")
     scorer = Scorer(config.score)  # fail on missing weights before predicting
     config.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     pred_dir, method = _predictions(config)
+    predicted = time.perf_counter()
     protocol = info["protocol"]
     warnings = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"], protocol["content_hash"])
     aggregates = _score_all(config, scorer, rows, pred_dir, bool(info.get("labels")))
     dataset_metrics = scorer.dataset_metrics()
+    timing = {"predict_s": round(predicted - started, 3), "score_s": round(time.perf_counter() - predicted, 3)}
+    timing["scored_images_per_s"] = round(len(rows) / max(timing["score_s"], 1e-9), 3)
+    if torch.device(config.score.device).type == "cuda":
+        timing["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     if dataset_metrics and len(rows) < MIN_SAMPLES_FID:
         warnings.append(f"FID/KID rest on {len(rows)} samples (< {MIN_SAMPLES_FID}): biased and not comparable "
                         "to published values")
@@ -144,7 +154,11 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         "settings": {**{k: v for k, v in asdict(config.score).items() if k not in ("weights_dir", "explicit")},
                      "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit},
         "provenance": {"occbench_version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
-                       "device": config.score.device, "weights": scorer.weights,
+                       "torchvision": torchvision_status().as_dict(),
+                       "device": describe_device(config.score.device), "weights": scorer.weights,
+                       "timing": timing,
+                       "shared_work": {"raw_equals_composite": scorer.raw_equals_composite,
+                                       "reference_cache": scorer.cache_stats},
                        "random_weights": scorer.random_weights
                        + (["training VGG (the checkpoint was trained with random VGG weights)"]
                           if method.get("trained_random_vgg") else [])},

@@ -1,9 +1,21 @@
-"""Scoring batches with every requested metric, region and output mode.
+"""Scoring batches with every requested metric, region and output mode, sharing all work that is shared.
 
 Per-image metrics come back as ``{(metric, region, mode): Tensor (B,)}``; dataset-level metrics (FID,
-KID) accumulate Inception features per set: ``real/<region>`` once per batch and ``<mode>/<region>``
-per output mode, for the regions ``whole`` and ``zero_outside``. Metrics whose weights are missing
-are an error when asked for explicitly and are dropped with a warning when they were only defaults.
+KID) accumulate Inception features per set: ``real/<region>`` once per image and ``<mode>/<region>`` per
+output mode, for the regions ``whole`` and ``zero_outside``. Metrics whose weights are missing are an error
+when asked for explicitly and are dropped with a warning when they were only defaults.
+
+Work computed once and shared (the values are identical, not approximations):
+
+- region weight maps (hole, foreground, boundary band) once per batch, for every metric and mode;
+- the composite ``mask*pred + (1-mask)*target`` of a sample whose raw output already equals it (every
+  method that copies the known pixels) is not scored again: its composite scores and features are its raw
+  ones; for the other samples only the composite's differing pixels are scored again;
+- ``zero_outside`` images are the same in both modes (``composite * mask == pred * mask`` for a 0/1 mask),
+  so their pixel, LPIPS and Inception results are computed once;
+- the target's face box and dlib descriptor once per sample (identity);
+- the real images' Inception features and the targets' face boxes and descriptors once per image content,
+  across evaluations (:mod:`occbench.metrics.feature_cache`).
 """
 
 from __future__ import annotations
@@ -13,17 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from occbench.errors import OccbenchError
-from occbench.metrics import METRIC_INFO
-from occbench.metrics.regions import REGIONS, zero_outside
+from occbench.metrics import DEFAULT_METRICS, METRIC_INFO, OUTPUT_MODES, PIXEL_METRICS
+from occbench.metrics.regions import REGIONS, binarize, region_weights
 from occbench.weights import MissingWeightsError
 
-PIXEL_METRICS = ("psnr", "ssim", "ms_ssim", "rmse", "mae", "mse", "l1")
-DEFAULT_METRICS = (*PIXEL_METRICS, "lpips", "fid", "kid", "identity")
-MODES = ("raw", "composite")
+MODES = OUTPUT_MODES
 DISTRIBUTION_REGIONS = ("whole", "zero_outside")
+Scores = dict[tuple[str, str], torch.Tensor]
+Features = dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class ScoreSettings:
     weights_dir: Path | None = None
     allow_random_lpips: bool = False
     device: str = "cpu"
+    feature_cache: bool = True  # reuse reference-image Inception features and face descriptors across runs
     explicit: bool = False  # metrics were chosen by the user: missing weights are an error
 
     def __post_init__(self) -> None:
@@ -73,6 +87,13 @@ class Scorer:
         if wants_fid and self.inception is None:
             self.metrics = [m for m in self.metrics if m not in ("fid", "kid")]
         self.identity = self._try("identity", self._make_identity) if "identity" in self.metrics else None
+        self.feature_cache = self._make_cache() if self.inception is not None and s.feature_cache else None
+        self.identity_cache = None
+        if self.identity is not None and s.feature_cache:
+            from occbench.metrics.feature_cache import FeatureCache
+
+            self.identity_cache = FeatureCache(self.identity.cache_namespace())
+        self.raw_equals_composite = 0  # samples whose raw output already was its composite
 
     def _try(self, metric: str, factory):
         try:
@@ -108,31 +129,102 @@ class Scorer:
 
         return IdentityScorer()
 
-    def score_batch(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                    fg: torch.Tensor | None) -> dict[tuple[str, str, str], torch.Tensor]:
-        """Per-image scores of one batch for every (metric, region, mode)."""
+    def _make_cache(self):
+        from occbench.metrics.feature_cache import FeatureCache
+
+        device_type = torch.device(self.settings.device).type
+        namespace = (f"inception-v3-compat/pool3/resize-bilinear-antialias/channels-last/"
+                     f"{self.inception.weights_sha256}/torch-{torch.__version__}/{device_type}")
+        return FeatureCache(namespace)
+
+    @property
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        """Reference-image results read from (hits) / added to (misses) the cache in this evaluation."""
+        return {name: {"hits": cache.hits, "misses": cache.misses} for name, cache in
+                (("inception", self.feature_cache), ("identity", self.identity_cache)) if cache is not None}
+
+    def _distribution_regions(self) -> list[str]:
+        return [r for r in DISTRIBUTION_REGIONS if r in self.settings.regions] if self.inception is not None else []
+
+    def _add_real(self, target: torch.Tensor, m: torch.Tensor) -> None:
+        from occbench.metrics.feature_cache import cached_features
+
+        for region in self._distribution_regions():
+            images = target if region == "whole" else target * m
+            self.inception.add(f"real/{region}", cached_features(self.feature_cache, images,
+                                                                 self.inception.features))
+
+    def _score_images(self, images: torch.Tensor, target: torch.Tensor, m: torch.Tensor, fg: torch.Tensor | None,
+                      weights: dict[str, torch.Tensor], regions: tuple[str, ...], faces: list | None
+                      ) -> tuple[Scores, Features]:
+        """Every per-image metric and the Inception features of one output mode (``regions`` only)."""
         from occbench.metrics.pixel import pixel_scores
 
         s = self.settings
-        pixel = [m for m in self.metrics if m in PIXEL_METRICS]
+        pixel = tuple(x for x in self.metrics if x in PIXEL_METRICS)
+        scores: Scores = {}
+        if pixel:
+            scores.update(pixel_scores(images, target, m, fg, data_range=s.data_range, metrics=pixel, regions=regions,
+                                       boundary_px=s.boundary_px, weights=weights))
+        if self.lpips is not None:
+            scores.update(self.lpips.score(images, target, m, fg, regions=regions, weights=weights))
+        if self.identity is not None and "whole" in regions:
+            scores.update(self.identity.score_prepared(images, faces))
+        features: Features = {}
+        for region in self._distribution_regions():
+            if region in regions:
+                features[region] = self.inception.features(images if region == "whole" else images * m)
+        return {key: value.cpu() for key, value in scores.items()}, features
+
+    def score_batch(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                    fg: torch.Tensor | None) -> dict[tuple[str, str, str], torch.Tensor]:
+        """Per-image scores of one batch for every (metric, region, mode); feeds the FID/KID feature sets."""
+        s = self.settings
+        m = binarize(mask).to(pred.device, pred.dtype)
+        fg = None if fg is None else binarize(fg).to(pred.device)
+        weights = region_weights(m, fg, regions=s.regions, boundary_px=s.boundary_px)
+        faces = self.identity.prepare(target, self.identity_cache) if self.identity is not None else None
         if self.inception is not None:
-            for region in DISTRIBUTION_REGIONS:
-                self.inception.update(f"real/{region}", target if region == "whole" else zero_outside(target, mask))
+            self._add_real(target, m)
+        results: dict[str, tuple[Scores, Features]] = {}
+        if "raw" in s.modes:
+            results["raw"] = self._score_images(pred, target, m, fg, weights, s.regions, faces)
+        if "composite" in s.modes:
+            comp = composite(pred, target, m)
+            if "raw" in results:
+                results["composite"] = self._composite_from_raw(pred, comp, target, m, fg, weights, faces,
+                                                                results["raw"])
+            else:
+                results["composite"] = self._score_images(comp, target, m, fg, weights, s.regions, faces)
         out: dict[tuple[str, str, str], torch.Tensor] = {}
-        for mode in s.modes:
-            image = pred if mode == "raw" else composite(pred, target, mask)
-            scores = dict(pixel_scores(image, target, mask, fg, data_range=s.data_range, metrics=tuple(pixel),
-                                       regions=s.regions, boundary_px=s.boundary_px)) if pixel else {}
-            if self.lpips is not None:
-                scores.update(self.lpips.score(image, target, mask, fg, regions=s.regions, boundary_px=s.boundary_px))
-            if self.identity is not None:
-                scores.update(self.identity.score(image, target))
-            if self.inception is not None:
-                for region in DISTRIBUTION_REGIONS:
-                    self.inception.update(f"{mode}/{region}", image if region == "whole" else zero_outside(image, mask))
+        for mode, (scores, features) in results.items():
+            for region, feats in features.items():
+                self.inception.add(f"{mode}/{region}", feats)
             for (metric, region), values in scores.items():
                 out[(metric, region, mode)] = values
         return out
+
+    def _composite_from_raw(self, pred, comp, target, m, fg, weights, faces, raw: tuple[Scores, Features]
+                            ) -> tuple[Scores, Features]:
+        """Composite-mode results: raw results where the composite equals the raw output, and for
+        ``zero_outside``; the other samples' other regions scored again."""
+        raw_scores, raw_features = raw
+        differs = (pred != comp).flatten(1).any(1)
+        self.raw_equals_composite += int((~differs).sum())
+        scores = {key: value.clone() for key, value in raw_scores.items()}
+        features = {region: value.copy() for region, value in raw_features.items()}
+        idx = differs.nonzero().squeeze(1)
+        regions = tuple(r for r in self.settings.regions if r != "zero_outside")
+        if len(idx) and regions:
+            sub = self._score_images(comp[idx], target[idx], m[idx], None if fg is None else fg[idx],
+                                     {r: w[idx] for r, w in weights.items()}, regions,
+                                     None if faces is None else [faces[i] for i in idx.tolist()])
+            rows = idx.cpu()
+            for key, value in sub[0].items():
+                scores[key][rows] = value
+            for region, value in sub[1].items():
+                features[region][rows.numpy()] = value
+        return scores, features
 
     def dataset_metrics(self) -> list[dict[str, Any]]:
         """FID/KID per mode and region, for the regions requested (whole, zero_outside)."""
@@ -140,9 +232,7 @@ class Scorer:
         if self.inception is None:
             return rows
         for mode in self.settings.modes:
-            for region in DISTRIBUTION_REGIONS:
-                if region not in self.settings.regions:
-                    continue
+            for region in self._distribution_regions():
                 real, fake = f"real/{region}", f"{mode}/{region}"
                 count = self.inception.count(fake)
                 if count < 2:  # a covariance needs two samples

@@ -25,6 +25,7 @@ from occbench.errors import OccbenchError, SampleError
 from occbench.image_io import read_gray, write_atomic, write_png
 from occbench.methods.base import Method
 from occbench.params import build_component, public_params
+from occbench.prefetch import prefetch
 from occbench.registry import METHODS
 
 
@@ -59,11 +60,19 @@ def _batches(ids: list[str], size: int) -> Iterator[list[str]]:
         yield ids[start : start + size]
 
 
+def _load_ahead(layout: DatasetLayout, batch: list[str], with_labels: bool):
+    """A batch's tensors, or None when loading fails (the batch is then retried sample by sample)."""
+    try:
+        return _load_batch(layout, batch, with_labels)
+    except (SampleError, ValueError, RuntimeError):
+        return None
+
+
 def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch: list[str], device: str,
-                   with_labels: bool) -> list[dict[str, str]]:
+                   with_labels: bool, loaded=None) -> list[dict[str, str]]:
     """Predict and write one batch; a failing batch is retried sample by sample to isolate the bad one."""
     try:
-        occluded, mask, extras = _load_batch(layout, batch, with_labels)
+        occluded, mask, extras = loaded if loaded is not None else _load_batch(layout, batch, with_labels)
         outputs = images_uint8(method.predict(occluded.to(device), mask.to(device), extras))
     except (SampleError, ValueError, RuntimeError) as exc:
         if len(batch) > 1:
@@ -91,8 +100,10 @@ def predict(config: PredictConfig) -> dict[str, int]:
     failed: list[dict[str, str]] = []
     with tqdm(total=len(ids), initial=len(ids) - len(todo), desc=f"predict {config.method}", unit="img",
               disable=not config.progress) as bar:
-        for batch in _batches(todo, config.batch_size):
-            failed += _predict_batch(method, layout, pred_dir, batch, config.device, bool(info.get("labels")))
+        labels = bool(info.get("labels"))
+        loaded = prefetch((batch, _load_ahead(layout, batch, labels)) for batch in _batches(todo, config.batch_size))
+        for batch, tensors in loaded:
+            failed += _predict_batch(method, layout, pred_dir, batch, config.device, labels, tensors)
             bar.update(len(batch))
     if failed:
         with (config.out / "failed.csv").open("w", newline="") as handle:

@@ -1,16 +1,26 @@
 """Dataset-level metrics: FID and KID on TF-Inception v3 pool3 features (2048-d).
 
-One feature extractor is shared by every named feature set (e.g. ``"real"``, ``"raw"``, ``"composite"``).
+One feature extractor is shared by every named feature set (e.g. ``"real/whole"``, ``"raw/whole"``).
 The network is torchmetrics' :class:`NoTrainInceptionV3` (torch-fidelity's ``inception-v3-compat``, the FID
 Inception) with torchmetrics' default resize to 299x299: bilinear with ``antialias=True``. That is the resize
 ``FrechetInceptionDistance()`` uses by default, so occbench's values equal torchmetrics' on the same images;
 for images that are not 299x299 it differs slightly from torch-fidelity's TF1-compatible resize
 (``antialias=False``). Inputs are float images in [0, 1], converted as torchmetrics does with
-``normalize=True``: ``(images * 255).byte()`` (truncation, not rounding).
+``normalize=True``: ``(images * 255).byte()`` (truncation, not rounding). The network runs with
+channels-last weights (about 2x faster on CPU; features agree with the default layout to ~1e-5).
 
-FID uses torchmetrics' formula (:func:`torchmetrics.image.fid._compute_fid`) on means and covariances
-built from float64 running sums, so its memory does not grow with the number of images. KID needs the
-features themselves (float32, 2048 x 4 bytes = 8 KB per image per set) and torchmetrics'
+FID is ``|mu_r - mu_f|^2 + tr(C_r) + tr(C_f) - 2 tr sqrt(C_r C_f)`` in float64. The trace of the matrix
+square root is computed as the reference implementations do, from symmetric problems only (never the
+general eigenvalue problem torchmetrics solves, which costs seconds per value):
+
+- fewer images than feature dimensions (``min(n_r, n_f) < 2048``): the non-zero eigenvalues of ``C_r C_f``
+  are the squared singular values of ``A_r A_f^T / sqrt((n_r - 1)(n_f - 1))`` (``A`` = centred features), so
+  the trace is that small matrix's nuclear norm — exact, and milliseconds;
+- otherwise: ``S = sqrt(C_r)`` by a symmetric eigendecomposition (once per real set, reused for every fake
+  set), then ``tr sqrt(S C_f S)`` from ``eigvalsh`` (LAPACK through numpy).
+
+The features are kept as float32 (8 KB per image per set: memory grows by that much per image); means and
+centred covariances are computed from them in float64 when a value is asked for. KID is torchmetrics'
 :func:`~torchmetrics.image.kid.poly_mmd` (cubic polynomial kernel) over random subsets.
 """
 
@@ -30,32 +40,67 @@ from occbench.weights import find_weights, sha256_file
 FEATURE_DIM = 2048
 
 
+def _sqrt_psd(cov: np.ndarray) -> np.ndarray:
+    """Symmetric square root of a symmetric positive semi-definite matrix (negative eigenvalues clipped to 0)."""
+    values, vectors = np.linalg.eigh(cov)
+    return (vectors * np.sqrt(values.clip(min=0.0))) @ vectors.T
+
+
+def trace_sqrt_product(cov_real: np.ndarray, cov_fake: np.ndarray, sqrt_real: np.ndarray | None = None) -> float:
+    """``tr sqrt(C_r C_f)`` of symmetric PSD covariances (float64): ``eigvalsh(S C_f S)`` with ``S = sqrt(C_r)``."""
+    s = _sqrt_psd(cov_real) if sqrt_real is None else sqrt_real
+    product = s @ cov_fake @ s
+    return float(np.sqrt(np.linalg.eigvalsh((product + product.T) / 2).clip(min=0.0)).sum())
+
+
+def frechet_distance(mean_real: np.ndarray, cov_real: np.ndarray, mean_fake: np.ndarray, cov_fake: np.ndarray,
+                     sqrt_real: np.ndarray | None = None) -> float:
+    """FID from means ``(D,)`` and covariances ``(D, D)`` (float64). ``sqrt_real``: precomputed ``sqrt(C_r)``."""
+    diff = mean_real - mean_fake
+    return float(diff @ diff + np.trace(cov_real) + np.trace(cov_fake)
+                 - 2 * trace_sqrt_product(cov_real, cov_fake, sqrt_real))
+
+
+def frechet_distance_features(real: np.ndarray, fake: np.ndarray) -> float:
+    """FID from the features ``(n_r, D)``, ``(n_f, D)`` themselves, exact and cheap when ``min(n_r, n_f) < D``.
+
+    Uses the unbiased covariance (``n - 1``), as torchmetrics and torch-fidelity do.
+    """
+    a = real.astype(np.float64) - real.mean(0, dtype=np.float64)
+    b = fake.astype(np.float64) - fake.mean(0, dtype=np.float64)
+    scale = (len(a) - 1) * (len(b) - 1)
+    nuclear = np.linalg.svd(a @ b.T, compute_uv=False).sum() / np.sqrt(scale)
+    diff = real.mean(0, dtype=np.float64) - fake.mean(0, dtype=np.float64)
+    return float(diff @ diff + (a * a).sum() / (len(a) - 1) + (b * b).sum() / (len(b) - 1) - 2 * nuclear)
+
+
 class _FeatureSet:
-    """Running statistics of one named set: float64 sums for FID and float32 features for KID."""
+    """The float32 features of one named set, and the cached square root of its covariance."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self) -> None:
         self.count = 0
-        self.sum = torch.zeros(dim, dtype=torch.float64)
-        self.outer_sum = torch.zeros(dim, dim, dtype=torch.float64)
         self.chunks: list[np.ndarray] = []
+        self.sqrt_cov: np.ndarray | None = None  # cached sqrt of the covariance (when used as the real set)
 
-    def add(self, features: Tensor) -> None:
-        feats64 = features.detach().to("cpu", torch.float64)
-        self.count += feats64.shape[0]
-        self.sum += feats64.sum(dim=0)
-        self.outer_sum += feats64.T @ feats64
-        self.chunks.append(features.detach().to("cpu", torch.float32).numpy())
-
-    def mean_cov(self) -> tuple[Tensor, Tensor]:
-        """Mean (D,) and unbiased covariance (D, D), computed exactly as torchmetrics' FID does."""
-        mean = (self.sum / self.count).unsqueeze(0)
-        cov = (self.outer_sum - self.count * mean.T @ mean) / (self.count - 1)
-        return mean.squeeze(0), cov
+    def add(self, features: np.ndarray) -> None:
+        self.count += len(features)
+        self.chunks.append(features.astype(np.float32))
+        self.sqrt_cov = None
 
     def features(self) -> np.ndarray:
         if len(self.chunks) > 1:
             self.chunks = [np.concatenate(self.chunks, axis=0)]
         return self.chunks[0]
+
+    def mean_cov(self, rows: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (D,) and unbiased covariance (D, D) in float64, centred and accumulated ``rows`` at a time."""
+        feats = self.features()
+        mean = feats.mean(0, dtype=np.float64)
+        cov = np.zeros((feats.shape[1],) * 2, dtype=np.float64)
+        for start in range(0, len(feats), rows):
+            block = feats[start:start + rows].astype(np.float64) - mean
+            cov += block.T @ block
+        return mean, cov / (len(feats) - 1)
 
 
 class InceptionFeatureStats:
@@ -83,7 +128,8 @@ class InceptionFeatureStats:
 
         self.device = torch.device(device)
         self.model = NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(FEATURE_DIM)],
-                                        feature_extractor_weights_path=str(self.weights_path)).to(self.device)
+                                        feature_extractor_weights_path=str(self.weights_path))
+        self.model = self.model.to(self.device, memory_format=torch.channels_last)
         self.kid_subset_size = kid_subset_size
         self.kid_subsets = kid_subsets
         self.seed = seed
@@ -98,17 +144,27 @@ class InceptionFeatureStats:
         return self._sha256
 
     @torch.no_grad()
-    def update(self, set_name: str, images: Tensor) -> None:
-        """Add a batch of float RGB images (B, 3, H, W) in [0, 1] to the set ``set_name``."""
+    def features(self, images: Tensor) -> np.ndarray:
+        """Pool3 features ``(B, 2048)`` float32 of float RGB images ``(B, 3, H, W)`` in [0, 1]."""
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"Expected images of shape (B, 3, H, W), but got {tuple(images.shape)}")
         if not images.is_floating_point():
             raise ValueError(f"Expected float images in [0, 1], but got dtype {images.dtype}")
         if images.shape[0] == 0:
-            return
+            return np.zeros((0, FEATURE_DIM), dtype=np.float32)
         uint8 = (images * 255).byte().to(self.device)
-        features = self.model(uint8)
-        self._sets.setdefault(set_name, _FeatureSet(FEATURE_DIM)).add(features)
+        return self.model(uint8).to("cpu", torch.float32).numpy()
+
+    def add(self, set_name: str, features: np.ndarray) -> None:
+        """Add precomputed features ``(B, 2048)`` (from :meth:`features`) to the set ``set_name``."""
+        if features.ndim != 2 or features.shape[1] != FEATURE_DIM:
+            raise ValueError(f"Expected features of shape (B, {FEATURE_DIM}), but got {tuple(features.shape)}")
+        if len(features):
+            self._sets.setdefault(set_name, _FeatureSet()).add(features)
+
+    def update(self, set_name: str, images: Tensor) -> None:
+        """Add a batch of float RGB images (B, 3, H, W) in [0, 1] to the set ``set_name``."""
+        self.add(set_name, self.features(images))
 
     def count(self, set_name: str) -> int:
         """Number of images added to ``set_name`` (0 for an unknown name)."""
@@ -123,13 +179,15 @@ class InceptionFeatureStats:
         return self._sets[set_name]
 
     def fid(self, real: str, fake: str) -> float:
-        """Fréchet Inception Distance between two sets (>= 0, lower is better; unitless)."""
-        ensure_torchvision_importable()
-        from torchmetrics.image.fid import _compute_fid
-
-        mean_real, cov_real = self._get(real).mean_cov()
-        mean_fake, cov_fake = self._get(fake).mean_cov()
-        return float(_compute_fid(mean_real, cov_real, mean_fake, cov_fake))
+        """Fréchet Inception Distance between two sets (>= 0 up to rounding, lower is better; unitless)."""
+        real_set, fake_set = self._get(real), self._get(fake)
+        if min(real_set.count, fake_set.count) < FEATURE_DIM:
+            return frechet_distance_features(real_set.features(), fake_set.features())
+        mean_real, cov_real = real_set.mean_cov()
+        mean_fake, cov_fake = fake_set.mean_cov()
+        if real_set.sqrt_cov is None:
+            real_set.sqrt_cov = _sqrt_psd(cov_real)
+        return frechet_distance(mean_real, cov_real, mean_fake, cov_fake, sqrt_real=real_set.sqrt_cov)
 
     def kid(self, real: str, fake: str) -> tuple[float, float]:
         """Kernel Inception Distance (mean, std over subsets; population std as torchmetrics; lower is better).

@@ -35,15 +35,26 @@ from torch import Tensor
 
 from occbench.dataset.tensors import images_uint8
 from occbench.faces.dlib_models import RECOGNITION_MODEL, SHAPE_PREDICTOR_5, models_dir
+from occbench.metrics.feature_cache import FeatureCache
 
 SHAPE_PREDICTOR = SHAPE_PREDICTOR_5
 SMALL_SIDE = 160  # below this shorter side (px), the detection image is upsampled once by default
 KEYS = (("identity", "whole"), ("identity_distance", "whole"))
 
 
-def to_uint8_rgb(image: Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] → contiguous (H, W, 3) uint8 RGB (rounded, clipped), as dlib expects."""
-    return images_uint8(image[None])[0]
+def _pack(state: tuple[dlib.rectangle, np.ndarray] | None) -> np.ndarray:
+    """A prepared target as 132 floats: box left, top, right, bottom and the descriptor; all NaN without a face."""
+    if state is None:
+        return np.full(132, np.nan)
+    box, descriptor = state
+    return np.concatenate([[box.left(), box.top(), box.right(), box.bottom()], descriptor])
+
+
+def _unpack(packed: np.ndarray) -> tuple[dlib.rectangle, np.ndarray] | None:
+    if np.isnan(packed[0]):
+        return None
+    left, top, right, bottom = (int(v) for v in packed[:4])
+    return dlib.rectangle(left, top, right, bottom), packed[4:].astype(np.float64)
 
 
 class IdentityScorer:
@@ -64,6 +75,7 @@ class IdentityScorer:
         if detect_size is not None and detect_size < 16:
             raise ValueError(f"Expected detect_size >= 16 px or None, but got {detect_size}")
         folder = models_dir()
+        self.model_files = (folder / SHAPE_PREDICTOR, folder / RECOGNITION_MODEL)
         self.detect_size = detect_size
         self.upsample = upsample
         self.no_face_count = 0
@@ -97,6 +109,58 @@ class IdentityScorer:
         shape = self._landmarks(image, box)
         return np.asarray(self._encoder.compute_face_descriptor(image, shape), dtype=np.float64)
 
+    def cache_namespace(self) -> str:
+        """What determines :meth:`prepare`'s output besides the image: model files, detector settings, dlib."""
+        from occbench.weights import sha256_file
+
+        models = "/".join(sha256_file(path)[:16] for path in self.model_files)
+        return f"dlib-identity/{dlib.__version__}/{models}/detect-{self.detect_size}/upsample-{self.upsample}"
+
+    def _prepare_one(self, image: np.ndarray) -> tuple[dlib.rectangle, np.ndarray] | None:
+        box = self.detect(image)
+        return None if box is None else (box, self.descriptor(image, box))
+
+    def prepare(self, target: Tensor, cache: FeatureCache | None = None
+                ) -> list[tuple[dlib.rectangle, np.ndarray] | None]:
+        """Per target image ``(B, 3, H, W)`` in [0, 1]: its face box and descriptor, or None without a face.
+
+        Computed once per sample and shared by every output mode scored against it (see :meth:`score_prepared`);
+        with a ``cache`` (namespace :meth:`cache_namespace`), once per image content across evaluations.
+        """
+        images = images_uint8(target)
+        keys = cache.keys(target) if cache is not None else [None] * len(images)
+        states: list[tuple[dlib.rectangle, np.ndarray] | None] = []
+        for image, key in zip(images, keys):
+            packed = cache.get(key) if cache is not None else None
+            if packed is None:
+                state = self._prepare_one(image)
+                if cache is not None:
+                    cache.put(key, _pack(state))
+            else:
+                state = _unpack(packed)
+            if state is None:
+                self.no_face_count += 1
+            states.append(state)
+        return states
+
+    def score_prepared(self, pred: Tensor, targets: list[tuple[dlib.rectangle, np.ndarray] | None]
+                       ) -> dict[tuple[str, str], Tensor]:
+        """Cosine similarity and Euclidean distance (B,) float64 of ``pred`` against prepared targets."""
+        if pred.ndim != 4 or pred.shape[1] != 3 or len(targets) != pred.shape[0]:
+            raise ValueError(f"Expected pred (B, 3, H, W) with B = {len(targets)} prepared targets, but got "
+                             f"{tuple(pred.shape)}")
+        similarity = torch.full((pred.shape[0],), float("nan"), dtype=torch.float64)
+        distance = similarity.clone()
+        for i, (image, state) in enumerate(zip(images_uint8(pred), targets)):
+            if state is None:
+                continue
+            box, d_target = state
+            d_pred = self.descriptor(image, box)
+            norms = np.linalg.norm(d_target) * np.linalg.norm(d_pred)
+            similarity[i] = float(d_target @ d_pred / norms) if norms > 0 else float("nan")
+            distance[i] = float(np.linalg.norm(d_target - d_pred))
+        return {KEYS[0]: similarity, KEYS[1]: distance}
+
     def score(self, pred: Tensor, target: Tensor) -> dict[tuple[str, str], Tensor]:
         """Cosine similarity and Euclidean distance of descriptors, each (B,) float64; NaN where no face.
 
@@ -105,17 +169,4 @@ class IdentityScorer:
         if pred.shape != target.shape or pred.ndim != 4 or pred.shape[1] != 3:
             raise ValueError(f"Expected pred and target of the same shape (B, 3, H, W), but got "
                              f"{tuple(pred.shape)} and {tuple(target.shape)}")
-        similarity = torch.full((pred.shape[0],), float("nan"), dtype=torch.float64)
-        distance = similarity.clone()
-        for i in range(pred.shape[0]):
-            target_rgb = to_uint8_rgb(target[i])
-            box = self.detect(target_rgb)
-            if box is None:
-                self.no_face_count += 1
-                continue
-            d_target = self.descriptor(target_rgb, box)
-            d_pred = self.descriptor(to_uint8_rgb(pred[i]), box)
-            norms = np.linalg.norm(d_target) * np.linalg.norm(d_pred)
-            similarity[i] = float(d_target @ d_pred / norms) if norms > 0 else float("nan")
-            distance[i] = float(np.linalg.norm(d_target - d_pred))
-        return {KEYS[0]: similarity, KEYS[1]: distance}
+        return self.score_prepared(pred, self.prepare(target))

@@ -16,7 +16,7 @@ spatial map, which equals lpips' non-spatial score up to bilinear-upsampling edg
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from occbench.compat import ensure_torchvision_importable
@@ -106,19 +106,24 @@ class LPIPSScorer:
 
     @torch.no_grad()
     def score(self, pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None = None, *,
-              regions: Sequence[str] = REGIONS, boundary_px: int = 8) -> dict[tuple[str, str], Tensor]:
+              regions: Sequence[str] = REGIONS, boundary_px: int = 8,
+              weights: Mapping[str, Tensor] | None = None) -> dict[tuple[str, str], Tensor]:
         """Per-image LPIPS per region: ``{("lpips", region): Tensor (B,) float64}`` (on the CPU).
 
         ``pred``/``target`` ``(B, 3, H, W)`` in ``[0, 1]``; ``mask`` 1 = hole; ``fg`` 1 = foreground or None
         (``fg``/``hole_fg`` omitted). One forward for all weight-map regions, one more for ``zero_outside``.
+        ``weights``: this batch's precomputed :func:`region_weights` (computed here when None).
         """
         check_map("pred", pred, channels=3)
         if target.shape != pred.shape:
             raise ValueError(f"Expected `target` of shape {tuple(pred.shape)}, but got {tuple(target.shape)}")
         check_map("mask", mask, like=pred)
         regions = check_regions(regions)
-        weights = region_weights(mask.to(self.device), None if fg is None else fg.to(self.device), regions=regions,
-                                 boundary_px=boundary_px)
+        if weights is None:
+            weights = region_weights(mask.to(self.device), None if fg is None else fg.to(self.device),
+                                     regions=regions, boundary_px=boundary_px)
+        else:
+            weights = {r: w.to(self.device) for r, w in weights.items() if r in regions}
         means: dict[tuple[str, str], Tensor] = {}
         if weights:
             means.update(region_means({"lpips": self.spatial_map(pred, target)}, weights))

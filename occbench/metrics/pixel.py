@@ -34,7 +34,7 @@ images yield NaN for ``ms_ssim`` instead of an error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from occbench.compat import ensure_torchvision_importable
@@ -46,9 +46,9 @@ import torch.nn.functional as F  # noqa: E402
 from torch import Tensor  # noqa: E402
 from torchmetrics import Metric  # noqa: E402
 
+from occbench.metrics import PIXEL_METRICS  # noqa: E402
 from occbench.metrics.regions import REGIONS, binarize, check_map, check_regions, region_means, region_weights  # noqa: E402,I001
 
-PIXEL_METRICS: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "rmse", "mae", "mse", "l1")
 MS_SSIM_REGIONS: tuple[str, ...] = ("whole", "zero_outside")
 MS_SSIM_BETAS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 MS_SSIM_MIN_SIZE = 176  # torchmetrics: H // (len(betas) - 1) ** 2 > kernel_size - 1
@@ -182,19 +182,23 @@ def _structural(pred: Tensor, target: Tensor, m: Tensor, metrics: tuple[str, ...
 @torch.no_grad()
 def pixel_scores(pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None = None, *, data_range: float = 1.0,
                  metrics: Sequence[str] = PIXEL_METRICS, regions: Sequence[str] = REGIONS,
-                 boundary_px: int = 8) -> dict[tuple[str, str], Tensor]:
+                 boundary_px: int = 8, weights: Mapping[str, Tensor] | None = None) -> dict[tuple[str, str], Tensor]:
     """Per-image pixel metrics for every (metric, region): ``{(metric, region): Tensor (B,) float64}``.
 
     ``pred``/``target``: ``(B, C, H, W)`` float in ``[0, data_range]``; ``mask``: ``(B, 1, H, W)`` 1 = hole;
     ``fg``: ``(B, 1, H, W)`` 1 = foreground or None (then ``fg``/``hole_fg`` keys are omitted). ``ms_ssim``
     only has ``whole``/``zero_outside`` keys (NaN when ``H`` or ``W`` < 176). Empty region → NaN. Units and
-    definitions: see the module docstring.
+    definitions: see the module docstring. ``weights``: this batch's :func:`region_weights` when the caller
+    already has them (e.g. shared between output modes and metrics); computed here otherwise.
     """
     _check_inputs(pred, target, mask, fg)
     metrics, regions = check_metrics(metrics), check_regions(regions)
     m = binarize(mask).to(pred.device, pred.dtype)
-    weights = region_weights(m, None if fg is None else fg.to(pred.device), regions=regions,
-                             boundary_px=boundary_px)
+    if weights is None:
+        weights = region_weights(m, None if fg is None else fg.to(pred.device), regions=regions,
+                                 boundary_px=boundary_px)
+    else:
+        weights = {r: weights[r] for r in regions if r in weights}
     diff = pred - target
     maps: dict[str, Tensor] = {}
     if any(x in metrics for x in _MSE_BASED):

@@ -61,10 +61,15 @@ def boundary_band(mask: Tensor, k: int) -> Tensor:
     m = binarize(mask)
     if k == 0:
         return torch.zeros_like(m)
+    return _square_max(m, k) - (1.0 - _square_max(1.0 - m, k))
+
+
+def _square_max(x: Tensor, k: int) -> Tensor:
+    """Max over a ``(2k+1) x (2k+1)`` square (padding ignored), as a row pass then a column pass (same result as
+    one 2-D max pool, ~k times cheaper)."""
     size = 2 * k + 1
-    dilated = F.max_pool2d(m, size, stride=1, padding=k)
-    eroded = 1.0 - F.max_pool2d(1.0 - m, size, stride=1, padding=k)
-    return dilated - eroded
+    rows = F.max_pool2d(x, (1, size), stride=1, padding=(0, k))
+    return F.max_pool2d(rows, (size, 1), stride=1, padding=(k, 0))
 
 
 def zero_outside(x: Tensor, mask: Tensor) -> Tensor:
