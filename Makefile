@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/metric_speed.py
 	$(BIN)/python benchmarks/occlusion_speed.py
 	$(BIN)/python benchmarks/baseline_speed.py
+	$(BIN)/python benchmarks/evaluate_speed.py
 
 figure: $(STAMP)
 	$(BIN)/occbench preview $(FIGURE_PROTOCOLS) $(if $(OCCLUDERS),folder-natocc-256 --occluder-dir $(OCCLUDERS),) \
