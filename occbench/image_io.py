@@ -1,25 +1,34 @@
 """Reading and writing images with explicit conversions and per-file errors.
 
 Reading returns RGB ``uint8`` ``(H, W, 3)`` arrays (labels and masks: ``uint8`` ``(H, W)``). Inputs that
-are not 8-bit RGB are converted, and the conversion is reported so a build can record it:
+are not 8-bit RGB are converted, and the conversion is reported so a build can record it: grayscale,
+palette, CMYK and gray+alpha files become RGB; transparent pixels are composited over black (what a method
+would see of a transparent region); 16-bit values become ``round(v / 257)``.
 
-- grayscale → replicated to three channels;
-- RGBA / LA → alpha-composited over black (what a method would see of a transparent region);
-- 16-bit → ``round(v / 257)`` to 8 bit.
+Before decoding, the header is read (Pillow, no pixel data): files over :data:`MAX_PIXELS` are refused, so a
+small "decompression bomb" cannot take gigabytes. Unreadable, empty, truncated and corrupt files raise
+:class:`~occbench.errors.SampleError` naming the file: PNGs must end with their IEND chunk, JPEGs must contain
+an end-of-image marker, and libjpeg's warnings ("Corrupt JPEG data: ...", which OpenCV only prints to stderr
+while returning a half-grey image) are captured and turned into errors. Data after a JPEG's end marker (phone
+"motion photos" append a video there) is ignored and noted. EXIF orientation is not applied here (see
+:mod:`occbench.sources`). When the caller knows a file's sha256 (a built dataset's manifest), the bytes read
+are checked against it.
 
-Unreadable, empty and truncated files raise :class:`~occbench.errors.SampleError` naming the file.
-OpenCV silently decodes a truncated JPEG (grey bottom), so JPEGs must end with their EOI marker and
-PNGs with their IEND chunk. EXIF orientation is not applied (datasets in this field are pre-aligned).
-
-Writing is atomic: a temporary file in the same folder is renamed into place, so an interrupted run
-never leaves a half-written PNG behind. PNG encoding is deterministic (fixed compression level).
+Writing is atomic: a temporary file in the same folder (named after this host and process, so concurrent
+shards can tell their own leftovers from another's work in progress) is renamed into place, so an
+interrupted run never leaves a half-written PNG behind. PNG encoding is deterministic (fixed compression
+level).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import socket
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 import cv2
@@ -37,31 +46,148 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once at import: changing the umask per call is not thread-safe
 PNG_COMPRESSION = 3  # cv2 default; fixed so outputs are byte-identical across runs
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+MAX_PIXELS = 100_000_000  # 100 MP: a 200 MP phone photo must be downscaled first; 1 GP bombs are refused
+TEMP_PREFIX = f".~{os.getpid()}~{socket.gethostname()}~"  # ".~pid~host~<name>.<random>.tmp"
 
 
-def _check_complete(path: Path, data: bytes) -> None:
+def temp_file_owner(name: str) -> tuple[int, str] | None:
+    """(pid, host) of a temp file written by :func:`write_atomic`, None for other names."""
+    if not name.startswith(".~"):
+        return None
+    pid, _, rest = name[2:].partition("~")
+    host, sep, _ = rest.partition("~")
+    return (int(pid), host) if pid.isdigit() and sep else None
+_STDERR_LOCK = threading.Lock()
+_PIL_NOTES = {"P": "palette→RGB", "PA": "palette→RGB", "CMYK": "CMYK→RGB", "YCbCr": "YCbCr→RGB",
+              "LA": "gray+alpha→RGB", "La": "gray+alpha→RGB"}
+
+
+def list_image_files(top: Path, exclude: Path | None = None) -> tuple[list[Path], list[str]]:
+    """Image files under ``top`` (recursive, extension case-insensitive) as sorted relative paths, and problems.
+
+    Hidden files and folders and the ``exclude`` subtree are skipped silently. Symbolic links to folders are
+    followed (each real folder once, so a link cycle ends). What cannot be listed is reported, not dropped:
+    unreadable folders, and entries with an image extension that are not regular files (a FIFO named
+    ``x.jpg`` would block a reader forever).
+    """
+    import stat as stat_module
+
+    found: list[Path] = []
+    problems: list[str] = []
+    exclude = exclude.resolve() if exclude is not None else None
+    seen: set[Path] = set()
+
+    def unreadable(error: OSError) -> None:
+        problems.append(f"{error.filename}: folder not read ({error.strerror or error})")
+
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=True, onerror=unreadable):
+        here = Path(dirpath)
+        real = here.resolve()
+        if real in seen:
+            problems.append(f"{here}: folder not read again (a link leads back to {real})")
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and (exclude is None or (here / d).resolve() != exclude))
+        for name in filenames:
+            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            path = here / name
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as exc:
+                problems.append(f"{path}: not read ({exc.strerror or exc})")
+                continue
+            if stat_module.S_ISREG(mode):
+                found.append(path.relative_to(top))
+            else:
+                problems.append(f"{path}: not a regular file (a pipe, device or socket); skipped")
+    return sorted(found, key=lambda p: p.as_posix()), problems
+
+
+def _check_complete(path: Path, data: bytes, notes: list[str]) -> None:
     head = data[:8]
     if head.startswith(b"\xff\xd8"):
-        if data.rstrip(b"\x00\r\n ")[-2:] != b"\xff\xd9":
-            raise SampleError(f"{path}: truncated JPEG (no end-of-image marker at the end of the file, or data "
-                              "appended after the image); re-download or remove the file")
+        end = data.rfind(b"\xff\xd9")
+        if end < 0:
+            raise SampleError(f"{path}: truncated JPEG (no end-of-image marker); re-download or remove the file")
+        trailing = len(data.rstrip(b"\x00\r\n ")) - (end + 2)
+        if trailing > 0:
+            notes.append(f"{trailing} bytes after the JPEG end marker ignored")
     elif head.startswith(b"\x89PNG"):
         if b"IEND" not in data[-16:]:
             raise SampleError(f"{path}: truncated PNG (no IEND chunk); re-download or remove the file")
 
 
-def decode_unchanged(path: Path) -> np.ndarray:
-    """Decode as stored (OpenCV channel order BGR(A), any bit depth), after the completeness checks."""
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise SampleError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels; Expected at most "
+                          f"{MAX_PIXELS / 1e6:.0f} (downscale it first)")
+
+
+def _header(path: Path, data: bytes) -> tuple[int, int, str] | None:
+    """(width, height, Pillow mode) from the header only; None when Pillow does not know the format."""
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # occbench applies its own limit
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return image.width, image.height, image.mode
+        except Image.DecompressionBombError as exc:
+            raise SampleError(f"{path}: {exc}; Expected at most {MAX_PIXELS / 1e6:.0f} megapixels") from exc
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return None
+
+
+def _decode_capturing_warnings(data: bytes) -> tuple[np.ndarray | None, str]:
+    """cv2.imdecode with the C library's stderr captured (libjpeg reports corrupt data only there)."""
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        try:
+            os.dup2(sink.fileno(), 2)
+            array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        sink.seek(0)
+        return array, sink.read().decode("utf-8", "replace")
+
+
+def decode_unchanged(path: Path, notes: list[str] | None = None, sha256: str | None = None) -> np.ndarray:
+    """Decode as stored (OpenCV channel order BGR(A), any bit depth), after the checks in the module doc.
+
+    ``notes`` receives conversions the caller will not see in the array (palette, CMYK, trailing data);
+    ``sha256``: expected digest of the file's bytes (a mismatch is an error naming both digests).
+    """
+    notes = [] if notes is None else notes
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SampleError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
     if not data:
         raise SampleError(f"{path}: empty file; expected an image")
-    _check_complete(path, data)
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if sha256 is not None and (actual := hashlib.sha256(data).hexdigest()) != sha256:
+        raise SampleError(f"{path}: content changed since it was written (sha256 {actual[:12]}…, the manifest "
+                          f"records {sha256[:12]}…); rebuild the dataset or restore the file")
+    _check_complete(path, data, notes)
+    header = _header(path, data)
+    if header is not None:
+        width, height, mode = header
+        _check_pixels(path, width, height)
+        if mode in _PIL_NOTES:
+            notes.append(_PIL_NOTES[mode])
+    if data[:2] == b"\xff\xd8":
+        array, warnings = _decode_capturing_warnings(data)
+        if warnings.strip():
+            raise SampleError(f"{path}: corrupt JPEG ({warnings.strip().splitlines()[0]}); re-download or remove "
+                              "the file")
+    else:
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if array is None or array.size == 0:
         raise SampleError(f"{path}: not a decodable image (expected JPEG/PNG/BMP/WebP/TIFF)")
+    _check_pixels(path, array.shape[1], array.shape[0])
     return array
 
 
@@ -75,11 +201,12 @@ def to_uint8(array: np.ndarray, path: Path, notes: list[str]) -> np.ndarray:
     raise SampleError(f"{path}: unsupported pixel type {array.dtype}; expected 8- or 16-bit integers")
 
 
-def read_image(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
-    """Read an image as RGB uint8 ``(H, W, 3)``. Conversions done are appended to ``notes``."""
+def read_image(path: str | Path, notes: list[str] | None = None, sha256: str | None = None) -> np.ndarray:
+    """Read an image as RGB uint8 ``(H, W, 3)``. Conversions done are appended to ``notes``; ``sha256``: the
+    digest the file must have (see :func:`decode_unchanged`)."""
     path = Path(path)
     notes = [] if notes is None else notes
-    array = to_uint8(decode_unchanged(path), path, notes)
+    array = to_uint8(decode_unchanged(path, notes, sha256), path, notes)
     if array.ndim == 2:
         notes.append("grayscale→RGB")
         return np.repeat(array[:, :, None], 3, axis=2)
@@ -98,13 +225,14 @@ def read_image(path: str | Path, notes: list[str] | None = None) -> np.ndarray:
     raise SampleError(f"{path}: {channels} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
 
 
-def read_gray(path: str | Path) -> np.ndarray:
+def read_gray(path: str | Path, sha256: str | None = None) -> np.ndarray:
     """Read a single-channel uint8 image (mask or label map). Colour files must have equal channels.
 
     16-bit files whose values are all <= 255 (label maps) keep their values; others are scaled by 1/257.
+    ``sha256``: the digest the file must have (see :func:`decode_unchanged`).
     """
     path = Path(path)
-    array = decode_unchanged(path)
+    array = decode_unchanged(path, None, sha256)
     if array.dtype == np.uint16 and int(array.max(initial=0)) <= 255:
         array = array.astype(np.uint8)  # a 16-bit label map holding class values: keep the values
     array = to_uint8(array, path, [])
@@ -137,7 +265,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     """Write bytes to ``path`` through a temporary file and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     if annotation is type(None):
         return value is None
     if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if annotation is Path:
@@ -107,14 +108,14 @@ def build_component(cls: type[C], params: Mapping[str, Any] | None, where: str, 
 
 def parse_key_values(pairs: list[str], option: str) -> dict[str, Any]:
     """``["a=1", "b.c=x"]`` → ``{"a": 1, "b.c": "x"}``; values are read as YAML; errors name the option."""
-    import yaml
+    from occbench.yamlio import load_yaml
 
     values: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ProtocolError(f"{option}: Expected KEY=VALUE, but got {pair!r}")
-        values[key] = yaml.safe_load(value)
+        values[key] = load_yaml(value, f"{option} {key}")
     return values
 
 

@@ -35,11 +35,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from occbench.errors import OccbenchError, ProtocolError, RegistryError
 from occbench.params import build_component
 from occbench.registry import MASKS, SOURCES
+from occbench.yamlio import read_yaml_file
 
 TEXT_KEYS = ("description", "reference", "notes")
 RESIZE_MODES = ("short-side", "stretch")
@@ -125,6 +124,7 @@ class Protocol:
             raise OccbenchError(f"{self.name}: generator {self.generator_name!r} reads files (masks, an occluder "
                                 "bank or templates): pass --mask-dir / --occluder-dir / --templates-dir DIR")
         generator.setup(assets_dir if generator.needs_dir else None)
+        generator.check_resolution(self.resolution)
         return generator
 
     @property
@@ -164,11 +164,9 @@ def find_protocol(name_or_path: str | Path) -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProtocolError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except yaml.YAMLError as exc:
-        raise ProtocolError(f"{path}: invalid YAML: {exc}") from exc
+        data = read_yaml_file(path)
+    except OccbenchError as exc:
+        raise ProtocolError(str(exc)) from exc
     if not isinstance(data, dict):
         raise ProtocolError(f"{path}: Expected a mapping at the top level, but got {type(data).__name__}")
     return data
@@ -187,8 +185,16 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve(path: Path, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _include_root(path: Path) -> Path:
+    """Includes must stay inside the shipped protocol tree (for shipped files) or the top file's folder."""
+    shipped = protocols_dir().resolve()
     path = path.resolve()
+    return shipped if path.is_relative_to(shipped) else path.parent
+
+
+def _resolve(path: Path, stack: tuple[Path, ...] = (), root: Path | None = None) -> dict[str, Any]:
+    path = path.resolve()
+    root = root or _include_root(path)
     if path in stack:
         chain = " -> ".join(str(p) for p in (*stack, path))
         raise ProtocolError(f"{stack[-1]}: include: cycle {chain}")
@@ -199,10 +205,13 @@ def _resolve(path: Path, stack: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ProtocolError(f"{path}: include: Expected a file name or a list of file names, but got {includes!r}")
     merged: dict[str, Any] = {}
     for include in includes:
-        target = path.parent / include
+        target = (path.parent / include).resolve()
+        if Path(include).is_absolute() or not target.is_relative_to(root):
+            raise ProtocolError(f"{path}: include: {include!r} is outside {root}; Expected a file in that folder "
+                                "tree (copy the fragment next to your protocol)")
         if not target.is_file():
             raise ProtocolError(f"{path}: include: file {include!r} not found (looked at {target})")
-        merged = _merge(merged, _resolve(target, (*stack, path)))
+        merged = _merge(merged, _resolve(target, (*stack, path), root))
     merged = _merge(merged, {k: v for k, v in data.items() if k != "include"})
     return merged
 
@@ -279,7 +288,9 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     )
     try:  # parameters are checked by building the components (no data is touched)
         protocol.make_source(None)
-        protocol.make_generator()
+        protocol.make_generator().check_resolution(protocol.resolution)
     except RegistryError as exc:
         raise ProtocolError(f"{path}: {exc}") from exc
+    except ValueError as exc:
+        raise ProtocolError(f"{path}: generator.params.{exc}") from exc
     return protocol

@@ -3,12 +3,14 @@ missing-weights errors, and agreement with the lpips package itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
 from occbench.compat import ensure_torchvision_importable
+from occbench.fingerprint import sha256_file
 
 ensure_torchvision_importable()
 
@@ -17,7 +19,7 @@ import torch  # noqa: E402
 import torchvision  # noqa: E402
 
 from occbench.metrics.lpips_metric import LPIPSScorer  # noqa: E402
-from occbench.weights import KNOWN, MissingWeightsError, find_weights, sha256_file  # noqa: E402
+from occbench.weights import KNOWN, MissingWeightsError, find_weights  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +145,7 @@ def test_trunk_file_maps_onto_lpips_slices(monkeypatch, tmp_path, net):
         features, key = torchvision.models.vgg.make_layers(torchvision.models.vgg.cfgs["D"]), "vgg16"
     path = tmp_path / KNOWN[key].filename
     torch.save({f"features.{k}": v for k, v in features.state_dict().items()}, path)
+    monkeypatch.setitem(KNOWN, key, dataclasses.replace(KNOWN[key], sha256=(sha256_file(path),)))  # a stand-in
     scorer = LPIPSScorer(net, weights_dir=tmp_path)
     assert not scorer.random_trunk
     assert scorer.weights_used[key] == {"path": str(path), "sha256": sha256_file(path)}

@@ -24,8 +24,8 @@ from occbench.baselines.engine.recipe import Recipe, TrainSettings
 from occbench.baselines.engine.trainer import load_checkpoint, recipe_class
 
 from occbench.errors import OccbenchError
+from occbench.fingerprint import sha256_file
 from occbench.methods.base import Method, check_inputs
-from occbench.weights import sha256_file
 
 
 def _train_hint(name: str) -> str:

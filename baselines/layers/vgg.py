@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from occbench.compat import ensure_torchvision_importable
-from occbench.weights import MissingWeightsError, find_weights
+from occbench.weights import MissingWeightsError, find_weights, load_state_dict
 
 _CFG_KEY = {"vgg16": "D", "vgg19": "E"}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -80,7 +80,7 @@ class VGGFeatures(nn.Module):
             warnings.warn(f"VGGFeatures({arch}): ImageNet weights not found, using RANDOM weights "
                           "(allow_random=True; for tests only)", stacklevel=3)
             return True
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_state_dict(path)
         prefix = "features."
         features.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
         return False

@@ -5,7 +5,8 @@
 Images use area interpolation when shrinking and bicubic when enlarging; labels always use nearest
 neighbour. An image smaller than the resolution is an error for the sample unless the protocol sets
 ``upscale: true``. Labels may come at another size than the image (CelebAMask-HQ: 512 vs 1024) but
-must have the same aspect ratio.
+must have the same aspect ratio. Images longer than :data:`MAX_ASPECT` times their width (or the reverse)
+are refused.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 
 from occbench.errors import SampleError
 from occbench.protocol import Preprocess
+
+MAX_ASPECT = 20  # longer side / shorter side; a 1x8000 strip would otherwise become 256x2,048,000 pixels
 
 
 def _crop_box(height: int, width: int, size: int) -> tuple[int, int]:
@@ -38,6 +41,9 @@ def _fit(array: np.ndarray, resolution: int, policy: Preprocess, interpolation: 
 def fit_image(image: np.ndarray, resolution: int, policy: Preprocess, name: str) -> np.ndarray:
     """RGB uint8 image → ``(resolution, resolution, 3)``. ``name`` identifies the file in errors."""
     height, width = image.shape[:2]
+    if max(height, width) > MAX_ASPECT * min(height, width):
+        raise SampleError(f"{name}: image is {width}x{height}; Expected an aspect ratio of at most {MAX_ASPECT}:1 "
+                          "(fitting it would first scale it to an enormous strip)")
     if min(height, width) < resolution and not policy.upscale:
         raise SampleError(f"{name}: image is {width}x{height}, smaller than the protocol resolution {resolution} "
                           "(set preprocess.upscale: true in the protocol to enlarge such images)")

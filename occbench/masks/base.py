@@ -39,6 +39,10 @@ class Generator(ABC):
     def setup(self, mask_dir: Path | None) -> None:  # noqa: B027 - optional hook, empty by default
         """Load external files once per worker. Default: nothing to load."""
 
+    def check_resolution(self, resolution: int) -> None:  # noqa: B027 - optional hook, empty by default
+        """Raise ValueError (``"param: Expected ..., but got ..."``) or OccbenchError when the parameters (or,
+        after :meth:`setup`, the files) cannot produce a sample at ``resolution`` x ``resolution``."""
+
     @abstractmethod
     def generate(self, target: np.ndarray, label: np.ndarray | None, rng: np.random.Generator) -> GeneratedSample:
         """Occlude ``target`` (RGB uint8 ``(H, W, 3)``)."""

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
-from occbench.image_io import IMAGE_EXTENSIONS, read_gray
+from occbench.image_io import IMAGE_EXTENSIONS, list_image_files, read_gray
 from occbench.masks.base import HoleMaskGenerator
 from occbench.masks.bins import bin_of, check_bins
 
@@ -57,12 +57,6 @@ class _Resolution:
     ratios: np.ndarray
     bin_index: list[int | None]
     usable: np.ndarray
-
-
-def list_images(root: Path) -> list[Path]:
-    """Image files under ``root`` (recursive), sorted by relative POSIX path."""
-    files = [p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
-    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
 @dataclass(frozen=True)
@@ -110,10 +104,11 @@ class ExternalMaskFolder(HoleMaskGenerator):
         if mask_dir is None or not Path(mask_dir).is_dir():
             raise OccbenchError(f"external: needs --mask-dir, a folder of mask images; got {mask_dir}")
         root = Path(mask_dir)
-        files = list_images(root)
+        relpaths, problems = list_image_files(root)
+        files = [root / rel for rel in relpaths]
         if not files:
             raise OccbenchError(f"{root}: no mask images found (extensions {', '.join(IMAGE_EXTENSIONS)})")
-        names, masks, skipped = [], [], []
+        names, masks, skipped = [], [], [(problem, "not listed") for problem in problems]
         for path in files:
             name = path.relative_to(root).as_posix()
             try:
@@ -162,6 +157,10 @@ class ExternalMaskFolder(HoleMaskGenerator):
         result = _Resolution(resized, np.array(ratios), bins, usable)
         self._by_size[(height, width)] = result
         return result
+
+    def check_resolution(self, resolution: int) -> None:
+        if self._masks is not None:
+            self._at(resolution, resolution)  # raises when no mask lands in a bin at this resolution
 
     def make_mask(self, height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
         if self._masks is None:

@@ -55,6 +55,12 @@ class CenterMask(HoleMaskGenerator):
         if self.jitter < 0:
             raise ValueError(f"jitter: Expected a non-negative number of pixels, but got {self.jitter!r}")
 
+    def check_resolution(self, resolution: int) -> None:
+        sizes = self.size if isinstance(self.size, (tuple, list)) else (self.size, self.size)
+        too_big = [s for s in sizes if s is not None and s > 1 and s > resolution]
+        if too_big:
+            raise ValueError(f"size: Expected at most the image side ({resolution} px), but got {self.size!r}")
+
     def hole_size(self, height: int, width: int) -> tuple[int, int]:
         """Hole height and width in pixels for an image of ``height`` x ``width``."""
         if self.area_fraction is not None:

@@ -35,7 +35,7 @@ from torch import Tensor
 from occbench.compat import ensure_torchvision_importable
 from occbench.errors import OccbenchError
 from occbench.metrics import MIN_SAMPLES_FID  # noqa: F401 - re-exported for callers of this module
-from occbench.weights import find_weights, sha256_file
+from occbench.weights import KNOWN, find_weights, load_state_dict, verify_weights
 
 FEATURE_DIM = 2048
 
@@ -123,6 +123,7 @@ class InceptionFeatureStats:
             raise ValueError(f"Expected kid_subset_size >= 2 and kid_subsets >= 1, but got "
                              f"{kid_subset_size} and {kid_subsets}")
         self.weights_path = find_weights("inception", weights_dir)
+        load_state_dict(self.weights_path)  # torch-fidelity unpickles it with weights_only=False: tensors only
         ensure_torchvision_importable()
         from torchmetrics.image.fid import NoTrainInceptionV3
 
@@ -134,14 +135,11 @@ class InceptionFeatureStats:
         self.kid_subsets = kid_subsets
         self.seed = seed
         self._sets: dict[str, _FeatureSet] = {}
-        self._sha256: str | None = None
 
     @property
     def weights_sha256(self) -> str:
-        """sha256 of the Inception weight file (hex, computed once on first access)."""
-        if self._sha256 is None:
-            self._sha256 = sha256_file(self.weights_path)
-        return self._sha256
+        """sha256 of the Inception weight file (hex; checked when the file was found)."""
+        return verify_weights(self.weights_path, KNOWN["inception"])
 
     @torch.no_grad()
     def features(self, images: Tensor) -> np.ndarray:

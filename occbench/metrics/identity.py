@@ -35,6 +35,7 @@ from torch import Tensor
 
 from occbench.dataset.tensors import images_uint8
 from occbench.faces.dlib_models import RECOGNITION_MODEL, SHAPE_PREDICTOR_5, models_dir
+from occbench.fingerprint import sha256_file
 from occbench.metrics.feature_cache import FeatureCache
 
 SHAPE_PREDICTOR = SHAPE_PREDICTOR_5
@@ -111,7 +112,6 @@ class IdentityScorer:
 
     def cache_namespace(self) -> str:
         """What determines :meth:`prepare`'s output besides the image: model files, detector settings, dlib."""
-        from occbench.weights import sha256_file
 
         models = "/".join(sha256_file(path)[:16] for path in self.model_files)
         return f"dlib-identity/{dlib.__version__}/{models}/detect-{self.detect_size}/upsample-{self.upsample}"

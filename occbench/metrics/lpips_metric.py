@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from occbench.compat import ensure_torchvision_importable
+from occbench.fingerprint import sha256_file
 
 ensure_torchvision_importable()
 
@@ -28,7 +29,7 @@ import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
 from occbench.metrics.regions import REGIONS, binarize, check_map, check_regions, region_means, region_weights  # noqa: E402,I001
-from occbench.weights import MissingWeightsError, find_weights, sha256_file  # noqa: E402
+from occbench.weights import KNOWN, MissingWeightsError, find_weights, load_state_dict, verify_weights  # noqa: E402
 
 _NETS = {"alex": ("alex", "alexnet"), "alexnet": ("alex", "alexnet"), "vgg": ("vgg", "vgg16"),
          "vgg16": ("vgg", "vgg16")}
@@ -36,7 +37,7 @@ _NETS = {"alex": ("alex", "alexnet"), "alexnet": ("alex", "alexnet"), "vgg": ("v
 
 def _trunk_state(model_net: torch.nn.Module, path: Path) -> dict[str, Tensor]:
     """Map torchvision's ``features.N.*`` keys in ``path`` onto lpips' ``sliceK.N.*`` keys of ``model_net``."""
-    source = torch.load(path, map_location="cpu", weights_only=True)
+    source = load_state_dict(path)
     state = {}
     for key in model_net.state_dict():
         _, index, param = key.split(".")  # "slice2.3.weight"
@@ -78,7 +79,6 @@ class LPIPSScorer:
         self.model.eval().requires_grad_(False)
         self.device = torch.device(device)
         self.model.to(self.device)
-        self._sha256: str | None = None
 
     @property
     def random_trunk(self) -> bool:
@@ -93,9 +93,8 @@ class LPIPSScorer:
         if self.trunk_path is None:
             out[self.weights_key] = "random"
         else:
-            if self._sha256 is None:
-                self._sha256 = sha256_file(self.trunk_path)
-            out[self.weights_key] = {"path": str(self.trunk_path), "sha256": self._sha256}
+            out[self.weights_key] = {"path": str(self.trunk_path),
+                                     "sha256": verify_weights(self.trunk_path, KNOWN[self.weights_key])}
         return out
 
     @torch.no_grad()

@@ -231,9 +231,10 @@ def read_class_names(path: str | Path) -> list[str]:
     except OSError as exc:
         raise OccbenchError(f"{path}: Expected a class-names file, but it cannot be read ({exc})") from exc
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+        from occbench.yamlio import load_yaml
 
-        names = (yaml.safe_load(text) or {}).get("names") if text.strip() else None
+        loaded = load_yaml(text, str(path)) if text.strip() else None
+        names = loaded.get("names") if isinstance(loaded, dict) else None
         if isinstance(names, dict):
             names = [names[k] for k in sorted(names)]
         if not isinstance(names, list) or not names:

@@ -10,6 +10,7 @@ Ids are file-name safe (letters, digits, ``._-``): a relative path ``a/b/c.jpg``
 
 from __future__ import annotations
 
+import hashlib
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -23,10 +24,21 @@ from occbench.errors import OccbenchError
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+MAX_ID_LENGTH = 200
+
+
 def id_from_relpath(relpath: str | Path) -> str:
-    """Stable, file-name safe id from a relative path: directories joined by ``__``, extension dropped."""
+    """Stable, file-name safe id from a relative path: directories joined by ``__``, extension dropped.
+
+    Characters an id cannot hold become ``-`` and are trimmed from the ends of each part (a part left empty,
+    such as an all-Cyrillic name, becomes ``x``; :func:`occbench.sources.folder.ids_for_relpaths` then tells
+    colliding ids apart). Ids longer than 200 characters keep their first 191 and a hash of the whole path.
+    """
     parts = Path(relpath).with_suffix("").parts
-    return "__".join(_UNSAFE.sub("-", part) for part in parts)
+    item_id = "__".join(_UNSAFE.sub("-", part).strip("-._") or "x" for part in parts)
+    if len(item_id) > MAX_ID_LENGTH:
+        item_id = f"{item_id[:MAX_ID_LENGTH - 9]}_{hashlib.sha256(str(relpath).encode()).hexdigest()[:8]}"
+    return item_id
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,11 @@ class Source(ABC):
     @abstractmethod
     def load(self, item: SourceItem) -> SourceSample:
         """Load one item; problems raise SampleError naming the file."""
+
+    def problems(self) -> list[str]:
+        """Files and folders under the root that :meth:`items` could not list (unreadable, not regular files),
+        one line each naming the path; recorded in dataset.json and printed by the build."""
+        return []
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description for dataset.json (root included, it is provenance not protocol)."""

@@ -5,7 +5,7 @@ Also home of the helpers the other sources share: ``list:<file>`` splits and lab
 
 from __future__ import annotations
 
-import os
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
-from occbench.image_io import IMAGE_EXTENSIONS, read_gray, read_image
+from occbench.image_io import list_image_files, read_gray, read_image
 from occbench.labels import check_label_values
 from occbench.sources.base import Source, SourceItem, SourceSample, id_from_relpath
 
@@ -85,34 +85,24 @@ def check_label_aspect(label_shape: tuple[int, ...], image_shape: tuple[int, ...
                           f"{image_shape[1]}x{image_shape[0]}; Expected the same aspect ratio")
 
 
-def walk_images(top: Path, exclude: Path | None = None) -> list[Path]:
-    """Image files under ``top`` (recursive, extension case-insensitive), skipping hidden files and folders
-    and the ``exclude`` subtree. Paths are relative to ``top``, sorted."""
-    found = []
-    exclude = exclude.resolve() if exclude is not None else None
-    for dirpath, dirnames, filenames in os.walk(top):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and (exclude is None or (here / d).resolve() != exclude))
-        found.extend((here / f).relative_to(top) for f in filenames
-                     if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS)
-    return sorted(found)
-
-
 def ids_for_relpaths(relpaths: list[Path]) -> dict[str, Path]:
     """Id → relative path. Ids colliding (``a.jpg`` and ``a.png``) all get their extension appended
-    (``a_jpg``, ``a_png``); a collision that remains raises an error naming the files."""
+    (``a_jpg``, ``a_png``); ids that still collide (names that differ only in characters an id cannot hold,
+    such as two all-Cyrillic names) get the first 8 hex digits of the sha256 of their relative path."""
     groups: dict[str, list[Path]] = {}
     for rel in relpaths:
         groups.setdefault(id_from_relpath(rel), []).append(rel)
-    out: dict[str, Path] = {}
+    first: dict[str, list[Path]] = {}
     for base_id, rels in groups.items():
-        pairs = [(base_id, rels[0])] if len(rels) == 1 else \
-            [(f"{base_id}_{id_from_relpath(rel.suffix.lstrip('.'))}", rel) for rel in rels]
-        for item_id, rel in pairs:
-            if item_id in out:
-                raise OccbenchError(f"{out[item_id]} and {rel} both map to id {item_id!r}; rename one of them")
-            out[item_id] = rel
+        for rel in rels:
+            item_id = base_id if len(rels) == 1 else f"{base_id}_{id_from_relpath(rel.suffix.lstrip('.'))}"
+            first.setdefault(item_id, []).append(rel)
+    out: dict[str, Path] = {}
+    for item_id, rels in first.items():
+        for rel in rels:
+            key = item_id if len(rels) == 1 else \
+                f"{item_id}_{hashlib.sha256(rel.as_posix().encode()).hexdigest()[:8]}"
+            out[key] = rel
     return out
 
 
@@ -149,7 +139,8 @@ class FolderSource(Source):
         label_root = self._label_root(root)
         if label_root is not None and not label_root.is_dir():
             raise OccbenchError(f"{label_root}: label_dir does not exist")
-        relpaths = walk_images(root, exclude=label_root)
+        relpaths, problems = list_image_files(root, exclude=label_root)
+        object.__setattr__(self, "_problems", tuple(problems))
         if not relpaths:
             raise OccbenchError(f"{root}: no images found (expected {self.layout_hint()})")
         ids = ids_for_relpaths(relpaths)
@@ -172,6 +163,9 @@ class FolderSource(Source):
 
             return select_listed(self.split, root, by_id, resolve)
         return [by_id[key] for key in sorted(by_id)]
+
+    def problems(self) -> list[str]:
+        return list(getattr(self, "_problems", ()))
 
     def load(self, item: SourceItem) -> SourceSample:
         notes: list[str] = []
