@@ -57,7 +57,8 @@ def test_predict_errors_are_clear(tmp_path, capsys):
 
 
 def test_build_needs_mask_dir_for_external_generators(tmp_path, capsys):
-    assert main(["build-dataset", "folder-nvidia-irregular-256", "--source-dir", str(tmp_path), "--out",
+    (tmp_path / "src").mkdir()
+    assert main(["build-dataset", "folder-nvidia-irregular-256", "--source-dir", str(tmp_path / "src"), "--out",
                  str(tmp_path / "o")]) == 2
     assert "--mask-dir" in capsys.readouterr().err
 

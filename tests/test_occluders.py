@@ -347,9 +347,14 @@ def test_cli_end_to_end(tmp_path, coco128, capsys):
     bank = OccluderBank.open(out)
     assert f"{len(bank)} cut-outs written" in printed and "skipped" in printed
     assert {e.category for e in bank.entries()} <= {"bowl", "person"} and len(bank) > 0
-    args = parser.parse_args(["build-occluders", "--from", "rgba", "--input", str(tmp_path), "--out",
+    (tmp_path / "cutouts").mkdir()
+    args = parser.parse_args(["build-occluders", "--from", "rgba", "--input", str(tmp_path / "cutouts"), "--out",
                               str(tmp_path / "b2"), "--licence", "x"])
     with pytest.raises(OccbenchError, match="--kind"):
+        args.func(args)
+    args = parser.parse_args(["build-occluders", "--from", "rgba", "--input", str(tmp_path), "--out",
+                              str(tmp_path / "b2"), "--licence", "x", "--kind", "hand"])
+    with pytest.raises(OccbenchError, match="is inside --input"):  # the bank would be read back as input
         args.func(args)
     help_text = parser._subparsers._group_actions[0].choices["build-occluders"].format_help()
     assert "examples:" in help_text and "--max-per-category" in help_text

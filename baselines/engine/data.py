@@ -21,8 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from occbench.dataset.layout import DatasetLayout, read_dataset_info
-from occbench.dataset.manifest import read_rows
+from occbench.dataset.layout import DatasetLayout, read_dataset_info, read_manifest
 from occbench.dataset.tensors import fg_tensor, image_tensor, label_tensor, mask_tensor, read_hole
 from occbench.errors import OccbenchError
 from occbench.image_io import read_gray, read_image
@@ -40,7 +39,8 @@ class BuiltDataset(Dataset):
         self.root = Path(root)
         self.info = read_dataset_info(self.root)
         self.layout = DatasetLayout(self.root)
-        self.ids = [row["id"] for row in read_rows(self.layout.manifest)]
+        self.rows = read_manifest(self.root, self.info)
+        self.ids = [row["id"] for row in self.rows]
         if not self.ids:
             raise OccbenchError(f"{self.layout.manifest}: the dataset has no samples to train on")
         self.labels = bool(self.info.get("labels"))
@@ -55,11 +55,12 @@ class BuiltDataset(Dataset):
         return len(self.ids)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        sample_id = self.ids[index]
-        target = read_image(self.layout.file("target", sample_id))
-        occluded = read_image(self.layout.file("occluded", sample_id))
-        mask = read_hole(self.layout.file("mask", sample_id))
-        label = read_gray(self.layout.file("label", sample_id)) if self.labels else None
+        row = self.rows[index]
+        sample_id = row["id"]  # every file is checked against the sha256 the manifest records
+        target = read_image(self.layout.file("target", sample_id), sha256=row["sha256_target"])
+        occluded = read_image(self.layout.file("occluded", sample_id), sha256=row["sha256_occluded"])
+        mask = read_hole(self.layout.file("mask", sample_id), row["sha256_mask"])
+        label = read_gray(self.layout.file("label", sample_id), row["sha256_label"] or None) if self.labels else None
         if self.flip and sample_rng(self.seed, "flip", self.epoch, sample_id).random() < 0.5:
             target, occluded, mask = target[:, ::-1], occluded[:, ::-1], mask[:, ::-1]
             # a horizontal flip swaps the subject's left and right: l_/r_ classes are not swapped (the

@@ -64,8 +64,10 @@ from tqdm import tqdm
 from occbench import __version__
 from occbench.errors import OccbenchError
 from occbench.rng import sample_rng
+from occbench.yamlio import read_yaml_file
 
 CHECKPOINT_FORMAT = "occbench-checkpoint/1"
+CHECKPOINT_KEYS = ("method", "config", "networks", "step", "seed", "protocol_hash")  # what loading needs
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 ENGINE_KEYS: dict[str, Any] = {"max_steps": None, "batch_size": 8, "num_workers": "auto", "augment_flip": False,
                                "ddp_find_unused_parameters": False}
@@ -138,7 +140,7 @@ def apply_overrides(config: dict[str, Any], overrides: dict[str, Any], strict: b
 
 def load_config(name: str, cls: type, overrides: dict[str, Any]) -> tuple[dict[str, Any], Path | None]:
     path = find_config(name, cls)
-    config = yaml.safe_load(path.read_text()) if path else {}
+    config = read_yaml_file(path) if path else {}
     if not isinstance(config or {}, dict):
         raise OccbenchError(f"{path}: Expected a mapping of settings, but got {type(config).__name__}")
     return apply_overrides(config or {}, overrides, strict=path is not None), path
@@ -263,6 +265,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise OccbenchError(f"{path}: not a readable occbench checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise OccbenchError(f"{path}: Expected an occbench checkpoint ({CHECKPOINT_FORMAT}), but got another file")
+    missing = [key for key in CHECKPOINT_KEYS if key not in ckpt]
+    if missing or not isinstance(ckpt.get("networks"), dict) or not isinstance(ckpt.get("config"), dict):
+        raise OccbenchError(f"{path}: damaged occbench checkpoint: Expected keys {', '.join(CHECKPOINT_KEYS)} "
+                            f"(networks and config as mappings), but {', '.join(missing) or 'their types'} are wrong")
     return ckpt
 
 

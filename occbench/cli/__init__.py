@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except OccbenchError as exc:
         print(f"occbench: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or folder occbench was told to use: full disk, read-only, missing
+        where = exc.filename or "(no file name)"
+        print(f"occbench: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("occbench: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130

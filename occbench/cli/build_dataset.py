@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from occbench.cli._args import add_progress, positive_int
@@ -25,12 +26,26 @@ def run(args: argparse.Namespace) -> int:
         retry_skipped=args.retry_skipped, progress=not args.no_progress,
     )
     report = build_dataset(config)
-    if report.complete:
-        print(f"{args.out}: {report.ok} samples written, {report.skipped} skipped (see skipped.csv); "
-              f"{report.produced_now} processed in this run")
-    else:
+    for problem in report.source_problems[:10]:
+        print(f"occbench: warning: {problem}", file=sys.stderr)
+    if len(report.source_problems) > 10:
+        print(f"occbench: warning: … and {len(report.source_problems) - 10} more (dataset.json lists them)",
+              file=sys.stderr)
+    if report.failed:
+        print(f"occbench: error: {args.out}: {report.failed} samples failed for a reason outside the data and will be "
+              f"retried by the next run (first: {report.first_failure}); {report.produced_now - report.failed} "
+              "processed in this run", file=sys.stderr)
+        return 1
+    if not report.complete:
         print(f"{args.out}: shard {args.shard} done ({report.produced_now} processed); "
               "manifest is written when every shard has finished")
+        return 0
+    print(f"{args.out}: {report.ok} samples written, {report.skipped} skipped (see skipped.csv); "
+          f"{report.produced_now} processed in this run")
+    if not report.ok:
+        print(f"occbench: error: {args.out}: no sample could be produced; the reasons are in skipped.csv",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -51,9 +51,19 @@ def _categories(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def _out_outside_inputs(args: argparse.Namespace) -> None:
+    out = Path(args.out).resolve()
+    for flag in ("input", "images", "mask_dir"):
+        folder = getattr(args, flag, None)
+        if folder is not None and out.is_relative_to(Path(folder).resolve()):
+            raise OccbenchError(f"--out {args.out} is inside --{flag.replace('_', '-')} {folder}: the bank would be "
+                                "read back as input on the next run; choose an --out outside it")
+
+
 def run(args: argparse.Namespace) -> int:
     from occbench.occluders import builders
 
+    _out_outside_inputs(args)
     options = builders.BuildOptions(
         licence=args.licence, categories=_categories(args.categories), min_area=args.min_area,
         max_per_category=args.max_per_category, limit=args.limit, source=args.source_name,

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate(EvaluateConfig(
         data=Path(args.data), out=Path(args.out), method=args.method,
         predictions=Path(args.predictions) if args.predictions else None, params=method_params(args),
-        limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress, score=settings,
+        limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress, overwrite=args.overwrite,
+        score=settings,
     ))
     for warning in results["warnings"]:
         print(f"occbench: warning: {warning}", file=sys.stderr)

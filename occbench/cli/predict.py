@@ -18,6 +18,9 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
                              "(where it has one)")
     parser.add_argument("--limit", type=positive_int, help="only the first N samples")
     parser.add_argument("--batch-size", type=positive_int, default=8, help="images per batch (default 8)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace predictions in --out made by another method, other parameters, weights or "
+                             "dataset (without it such a folder is refused; a run with the same fingerprint resumes)")
     add_device(parser, "the method (and, for evaluate, the metric networks)")
     add_progress(parser)
 
@@ -55,5 +58,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder")
     parser.add_argument("--out", required=True, help="run folder")
     add_method_options(parser)
-    parser.add_argument("--overwrite", action="store_true", help="recompute existing predictions")
     parser.set_defaults(func=run)

@@ -14,7 +14,7 @@ import numpy as np
 
 from occbench.dataset.layout import DatasetLayout
 from occbench.dataset.plan import WorkUnit, sample_id
-from occbench.errors import SampleError
+from occbench.errors import OccbenchError, SampleError, TransientError, is_transient
 from occbench.image_io import write_png
 from occbench.masks.base import Generator, hole_ratio
 from occbench.protocol import Protocol
@@ -69,8 +69,24 @@ def _fg_ratios(label: np.ndarray | None, mask: np.ndarray) -> tuple[float | None
     return float(fg.mean()), (float((fg & hole).sum()) / n_hole if n_hole else None)
 
 
+def _status(exc: BaseException) -> tuple[str, str]:
+    """``("failed", reason)`` for conditions of the machine (retried by the next run), else ``("skipped", …)``."""
+    reason = str(exc) if isinstance(exc, OccbenchError) else f"{type(exc).__name__}: {exc}"
+    return ("failed" if is_transient(exc) else "skipped"), reason
+
+
+def unit_rows(ctx: SampleContext, unit: WorkUnit, status: str, reason: str) -> list[dict[str, str]]:
+    """One progress row per variant of ``unit``, all with the same status and reason."""
+    base = {"source_id": unit.item.id, "generator": ctx.protocol.generator_name, "status": status, "reason": reason}
+    return [{**base, "id": sample_id(unit.item.id, v, ctx.protocol.variants), "variant": v} for v in unit.variants]
+
+
 def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
-    """Produce every variant of one item; returns one progress row per sample."""
+    """Produce every variant of one item; returns one progress row per sample.
+
+    Status ``ok``, ``skipped`` (the data cannot give this sample: the reason names the file) or ``failed`` (a
+    condition of the machine such as a full disk: not recorded as a skip, the next run retries it).
+    """
     from occbench.dataset.preprocess import fit_image, fit_label
 
     protocol = ctx.protocol
@@ -86,21 +102,23 @@ def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
         elif ctx.source.provides_labels():
             raise SampleError(f"{unit.item.image_path}: source promises labels but none were loaded")
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the build goes on
-        reason = str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
-        return [{**base, "id": sid, "variant": v, "status": "skipped", "reason": reason}
-                for sid, v in zip(ids, unit.variants)]
+        return unit_rows(ctx, unit, *_status(exc))
     rows = []
     for sid, variant in zip(ids, unit.variants):
         row = {**base, "id": sid, "variant": variant}
         try:
             generated = ctx.generator.generate(target, label, sample_rng(protocol.seed, sid))
-            hashes = _write_sample(ctx, sid, target, label, generated)
+            try:
+                hashes = _write_sample(ctx, sid, target, label, generated)
+            except OSError as exc:  # output trouble says nothing about the sample
+                raise TransientError(f"{exc.filename or ctx.layout.root}: cannot write "
+                                     f"({exc.strerror or exc})") from exc
             fg, hole_fg = _fg_ratios(label, generated.mask)
             row.update(hashes, status="ok", hole_ratio=_ratio(hole_ratio(generated.mask)), fg_ratio=_ratio(fg),
                        hole_fg_ratio=_ratio(hole_fg), notes=";".join(loaded.notes),
                        params=json.dumps(generated.params or {}, sort_keys=True, default=_json_default))
         except Exception as exc:  # noqa: BLE001
-            reason = str(exc) if isinstance(exc, SampleError) else f"{type(exc).__name__}: {exc}"
-            row.update(status="skipped", reason=reason)
+            status, reason = _status(exc)
+            row.update(status=status, reason=reason)
         rows.append(row)
     return rows

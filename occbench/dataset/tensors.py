@@ -16,9 +16,9 @@ from occbench.image_io import read_gray, read_image
 from occbench.labels import foreground_mask
 
 
-def read_hole(path: str | Path) -> np.ndarray:
+def read_hole(path: str | Path, sha256: str | None = None) -> np.ndarray:
     """A mask PNG as a bool ``(H, W)`` array, True = hole (values above 127; PNGs hold 0 / 255)."""
-    return read_gray(path) > 127
+    return read_gray(path, sha256) > 127
 
 
 def image_tensor(image: np.ndarray) -> torch.Tensor:
@@ -41,14 +41,16 @@ def fg_tensor(label: np.ndarray) -> torch.Tensor:
     return mask_tensor(foreground_mask(label))
 
 
-def load_images(paths: list[Path]) -> torch.Tensor:
-    """RGB PNGs → ``(B, 3, H, W)``."""
-    return torch.stack([image_tensor(read_image(p)) for p in paths])
+def load_images(paths: list[Path], sha256s: list[str] | None = None) -> torch.Tensor:
+    """RGB PNGs → ``(B, 3, H, W)``; with ``sha256s`` (from a manifest) each file's bytes are checked first."""
+    digests = sha256s or [None] * len(paths)
+    return torch.stack([image_tensor(read_image(p, sha256=d or None)) for p, d in zip(paths, digests)])
 
 
-def load_masks(paths: list[Path]) -> torch.Tensor:
-    """Mask PNGs → ``(B, 1, H, W)``, 1 = hole."""
-    return torch.stack([mask_tensor(read_hole(p)) for p in paths])
+def load_masks(paths: list[Path], sha256s: list[str] | None = None) -> torch.Tensor:
+    """Mask PNGs → ``(B, 1, H, W)``, 1 = hole; ``sha256s`` as in :func:`load_images`."""
+    digests = sha256s or [None] * len(paths)
+    return torch.stack([mask_tensor(read_hole(p, d or None)) for p, d in zip(paths, digests)])
 
 
 def images_uint8(images: torch.Tensor) -> np.ndarray:

@@ -7,10 +7,10 @@ Sizes are read from PNG headers (no decoding), so the check is cheap even for la
 
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 
+from occbench.dataset.layout import read_json
 from occbench.errors import OccbenchError
 
 MAX_NAMED = 5
@@ -30,10 +30,12 @@ def _named(paths: list, total: int) -> str:
     return shown + (f" (and {total - MAX_NAMED} more)" if total > MAX_NAMED else "")
 
 
-def check_predictions(pred_dir: Path, ids: list[str], resolution: int, protocol_hash: str) -> list[str]:
-    """Raise OccbenchError on missing, unreadable or wrongly sized predictions, or a protocol mismatch.
+def check_predictions(pred_dir: Path, ids: list[str], resolution: int, protocol_hash: str,
+                      dataset_fingerprint: str | None = None) -> list[str]:
+    """Raise OccbenchError on missing, unreadable or wrongly sized predictions, or predictions that ``run.json``
+    says were made for another protocol or another built dataset (``dataset_fingerprint``).
 
-    Returns warnings (extra files, no run.json to verify the protocol hash).
+    Returns warnings (extra files, no run.json to verify where the predictions come from).
     """
     if not pred_dir.is_dir():
         raise OccbenchError(f"{pred_dir}: predictions folder not found; expected <id>.png files")
@@ -42,10 +44,17 @@ def check_predictions(pred_dir: Path, ids: list[str], resolution: int, protocol_
     if run_json is None:
         warnings.append(f"{pred_dir}: no run.json, so the predictions' protocol hash cannot be verified")
     else:
-        recorded = json.loads(run_json.read_text()).get("protocol_hash")
-        if recorded != protocol_hash:
-            raise OccbenchError(f"{run_json}: predictions were made for protocol hash {str(recorded)[:12]}, "
-                                f"but the dataset's is {protocol_hash[:12]}; predict again on this dataset")
+        recorded = read_json(run_json)
+        recorded = recorded if isinstance(recorded, dict) else {}
+        if recorded.get("protocol_hash") != protocol_hash:
+            made_for = str(recorded.get("protocol_hash"))[:12]
+            raise OccbenchError(f"{run_json}: predictions were made for protocol hash {made_for}, but the dataset's "
+                                f"is {protocol_hash[:12]}; predict again on this dataset")
+        made_on = recorded.get("dataset")
+        if dataset_fingerprint and made_on and made_on != dataset_fingerprint:
+            raise OccbenchError(f"{run_json}: predictions were made on another build of this protocol (dataset "
+                                f"{str(made_on)[:12]}, this one is {dataset_fingerprint[:12]}: other source images or "
+                                "masks); predict again on this dataset")
     missing = [pred_dir / f"{i}.png" for i in ids if not (pred_dir / f"{i}.png").is_file()]
     if missing:
         raise OccbenchError(f"{len(missing)} of {len(ids)} predictions are missing: {_named(missing, len(missing))}")

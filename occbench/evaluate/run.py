@@ -21,15 +21,14 @@ from tqdm import tqdm
 
 from occbench import __version__
 from occbench.compat import torchvision_status
-from occbench.dataset.layout import DatasetLayout, read_dataset_info
-from occbench.dataset.manifest import read_rows
-from occbench.dataset.tensors import fg_tensor, load_images, load_masks
+from occbench.dataset.layout import DatasetLayout, dataset_fingerprint, read_dataset_info, read_json, read_manifest
+from occbench.dataset.tensors import fg_tensor, image_tensor, load_images, load_masks
 from occbench.devices import describe_device
 from occbench.errors import OccbenchError
 from occbench.evaluate.aggregate import StreamingAggregates
 from occbench.evaluate.checks import check_predictions
 from occbench.evaluate.scoring import Scorer, ScoreSettings
-from occbench.image_io import read_gray, write_atomic
+from occbench.image_io import read_gray, read_image, write_atomic
 from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
 from occbench.prefetch import prefetch
 
@@ -47,7 +46,13 @@ class EvaluateConfig:
     limit: int | None = None
     batch_size: int = 8
     progress: bool = True
+    overwrite: bool = False  # replace predictions in ``out`` made by another method, parameters or dataset
     score: ScoreSettings = ScoreSettings()
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or (self.limit is not None and self.limit < 1):
+            raise OccbenchError(f"Expected --batch-size >= 1 and --limit >= 1, but got {self.batch_size} and "
+                                f"{self.limit}")
 
 
 def _git_commit() -> str | None:
@@ -67,7 +72,7 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
         raise OccbenchError("evaluate: pass exactly one of --method NAME or --predictions DIR")
     if config.predictions is not None:
         run_json = config.predictions / "run.json"
-        recorded = json.loads(run_json.read_text()) if run_json.is_file() else {}
+        recorded = read_json(run_json) if run_json.is_file() else {}
         return config.predictions, {"name": recorded.get("method", config.predictions.name),
                                     "params": recorded.get("params", {}), "mask": recorded.get("mask", "given"),
                                     "checkpoint": None, "checkpoint_sha256": None,
@@ -76,8 +81,8 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
 
     predict(PredictConfig(method=config.method, data=config.data, out=config.out, params=config.params,
                           limit=config.limit, batch_size=config.batch_size, device=config.score.device,
-                          progress=config.progress))
-    recorded = json.loads((config.out / "run.json").read_text())
+                          overwrite=config.overwrite, progress=config.progress))
+    recorded = read_json(config.out / "run.json")
     return config.out / "pred", {"name": config.method, "params": recorded["params"], "mask": recorded["mask"],
                                  "checkpoint": recorded.get("checkpoint"),
                                  "checkpoint_sha256": recorded.get("checkpoint_sha256"),
@@ -85,27 +90,34 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
                                  **{k: v for k, v in recorded.items() if k.startswith(("trained_", "segmenter"))}}
 
 
-def _load_batch(layout: DatasetLayout, pred_dir: Path, ids: list[str], labels: bool):
-    target = load_images([layout.file("target", i) for i in ids])
-    pred = load_images([pred_dir / f"{i}.png" for i in ids])
-    mask = load_masks([layout.file("mask", i) for i in ids])
-    fg = torch.stack([fg_tensor(read_gray(layout.file("label", i))) for i in ids]) if labels else None
-    return pred, target, mask, fg
+def _load_batch(layout: DatasetLayout, pred_dir: Path, rows: list[dict[str, str]], labels: bool):
+    """Predictions (with the conversions their files needed) and the dataset files, each dataset file checked
+    against the sha256 the manifest records."""
+    ids = [r["id"] for r in rows]
+    target = load_images([layout.file("target", i) for i in ids], [r["sha256_target"] for r in rows])
+    notes: list[list[str]] = [[] for _ in ids]
+    pred = torch.stack([image_tensor(read_image(pred_dir / f"{i}.png", n)) for i, n in zip(ids, notes)])
+    mask = load_masks([layout.file("mask", i) for i in ids], [r["sha256_mask"] for r in rows])
+    fg = torch.stack([fg_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"] or None))
+                      for r in rows]) if labels else None
+    return (pred, target, mask, fg), {i: n for i, n in zip(ids, notes) if n}
 
 
 def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]], pred_dir: Path,
-               labels: bool) -> StreamingAggregates:
+               labels: bool) -> tuple[StreamingAggregates, dict[str, list[str]]]:
     layout = DatasetLayout(config.data)
     aggregates = StreamingAggregates()
+    converted: dict[str, list[str]] = {}
     device = config.score.device
     tmp = config.out / ".scores.csv.tmp"
     batches = [rows[start : start + config.batch_size] for start in range(0, len(rows), config.batch_size)]
-    loaded = prefetch((batch, _load_batch(layout, pred_dir, [r["id"] for r in batch], labels)) for batch in batches)
+    loaded = prefetch((batch, _load_batch(layout, pred_dir, batch, labels)) for batch in batches)
     with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc="evaluate", unit="img",
                                                    disable=not config.progress) as bar:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SCORE_COLUMNS)
-        for batch, tensors in loaded:
+        for batch, (tensors, notes) in loaded:
+            converted.update(notes)
             pred, target, mask, fg = (t.to(device) if t is not None else None for t in tensors)
             with torch.no_grad():
                 scores = scorer.score_batch(pred, target, mask, fg)
@@ -118,13 +130,13 @@ def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]
                                    mode=mode, value=value)
             bar.update(len(batch))
     tmp.replace(config.out / "scores.csv")
-    return aggregates
+    return aggregates, converted
 
 
 def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     """Score one method on one dataset; writes scores.csv and results.json into ``config.out``."""
     info = read_dataset_info(config.data)
-    rows = read_rows(DatasetLayout(config.data).manifest)[: config.limit]
+    rows = read_manifest(config.data, info)[: config.limit]
     if not rows:
         raise OccbenchError(f"{config.data}: the dataset has no samples to evaluate")
     scorer = Scorer(config.score)  # fail on missing weights before predicting
@@ -133,8 +145,13 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     pred_dir, method = _predictions(config)
     predicted = time.perf_counter()
     protocol = info["protocol"]
-    warnings = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"], protocol["content_hash"])
-    aggregates = _score_all(config, scorer, rows, pred_dir, bool(info.get("labels")))
+    warnings = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"], protocol["content_hash"],
+                                 dataset_fingerprint(config.data, info))
+    aggregates, converted = _score_all(config, scorer, rows, pred_dir, bool(info.get("labels")))
+    if converted:
+        kinds = sorted({note for notes in converted.values() for note in notes})
+        warnings.append(f"{len(converted)} prediction files were not 8-bit RGB and were converted "
+                        f"({', '.join(kinds)}), e.g. {sorted(converted)[0]}.png")
     dataset_metrics = scorer.dataset_metrics()
     timing = {"predict_s": round(predicted - started, 3), "score_s": round(time.perf_counter() - predicted, 3)}
     timing["scored_images_per_s"] = round(len(rows) / max(timing["score_s"], 1e-9), 3)

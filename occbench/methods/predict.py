@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,10 @@ import torch
 from tqdm import tqdm
 
 from occbench import __version__
-from occbench.dataset.layout import DatasetLayout, read_dataset_info
-from occbench.dataset.manifest import read_rows
+from occbench.dataset.layout import DatasetLayout, dataset_fingerprint, read_dataset_info, read_json, read_manifest
 from occbench.dataset.tensors import images_uint8, label_tensor, load_images, load_masks
 from occbench.errors import OccbenchError, SampleError
+from occbench.fingerprint import digest
 from occbench.image_io import read_gray, write_atomic, write_png
 from occbench.methods.base import Method
 from occbench.params import build_component, public_params
@@ -46,21 +47,24 @@ def make_method(name: str, params: dict[str, Any] | None, where: str = "--param"
     return build_component(METHODS.get(name), params, where)
 
 
-def _load_batch(layout: DatasetLayout, ids: list[str], with_labels: bool) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    occluded = load_images([layout.file("occluded", i) for i in ids])
-    mask = load_masks([layout.file("mask", i) for i in ids])
+def _load_batch(layout: DatasetLayout, rows: list[dict[str, str]],
+                with_labels: bool) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """A batch's inputs, each file checked against the sha256 the manifest records."""
+    occluded = load_images([layout.file("occluded", r["id"]) for r in rows], [r["sha256_occluded"] for r in rows])
+    mask = load_masks([layout.file("mask", r["id"]) for r in rows], [r["sha256_mask"] for r in rows])
     extras = {}
     if with_labels:
-        extras["label"] = torch.stack([label_tensor(read_gray(layout.file("label", i))) for i in ids])
+        extras["label"] = torch.stack([label_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"]))
+                                       for r in rows])
     return occluded, mask, extras
 
 
-def _batches(ids: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
+def _batches(rows: list[dict[str, str]], size: int) -> Iterator[list[dict[str, str]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
-def _load_ahead(layout: DatasetLayout, batch: list[str], with_labels: bool):
+def _load_ahead(layout: DatasetLayout, batch: list[dict[str, str]], with_labels: bool):
     """A batch's tensors, or None when loading fails (the batch is then retried sample by sample)."""
     try:
         return _load_batch(layout, batch, with_labels)
@@ -68,7 +72,7 @@ def _load_ahead(layout: DatasetLayout, batch: list[str], with_labels: bool):
         return None
 
 
-def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch: list[str], device: str,
+def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch: list[dict[str, str]], device: str,
                    with_labels: bool, loaded=None) -> list[dict[str, str]]:
     """Predict and write one batch; a failing batch is retried sample by sample to isolate the bad one."""
     try:
@@ -76,11 +80,42 @@ def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch:
         outputs = images_uint8(method.predict(occluded.to(device), mask.to(device), extras))
     except (SampleError, ValueError, RuntimeError) as exc:
         if len(batch) > 1:
-            return [row for i in batch for row in _predict_batch(method, layout, pred_dir, [i], device, with_labels)]
-        return [{"id": batch[0], "reason": f"{type(exc).__name__}: {exc}"}]
-    for sample_id, output in zip(batch, outputs):
-        write_png(pred_dir / f"{sample_id}.png", output)
+            return [row for r in batch for row in _predict_batch(method, layout, pred_dir, [r], device, with_labels)]
+        return [{"id": batch[0]["id"], "reason": str(exc) if isinstance(exc, SampleError)
+                 else f"{type(exc).__name__}: {exc}"}]
+    for row, output in zip(batch, outputs):
+        write_png(pred_dir / f"{row['id']}.png", output)
     return []
+
+
+def run_identity(name: str, method: Method, dataset: str) -> dict[str, Any]:
+    """Everything that determines a run's predictions: method, parameters, mask mode, weight files, dataset."""
+    provenance = getattr(method, "provenance", {})
+    return {"method": name, "params": public_params(method), "mask": getattr(method, "mask", "given"),
+            "weights": {k: v for k, v in provenance.items() if k.endswith("sha256")}, "dataset": dataset}
+
+
+def _describe(run: dict[str, Any]) -> str:
+    params = json.dumps(run.get("params", {}), sort_keys=True, default=str)
+    return f"{run.get('method', '?')} {params} on {run.get('dataset_path', run.get('dataset', '?'))}"
+
+
+def claim_run_folder(out: Path, run_info: dict[str, Any], overwrite: bool) -> None:
+    """Make ``out`` hold only this run's predictions: resume a run with the same fingerprint, refuse (or with
+    ``overwrite``, clear) predictions made by another method, other parameters, weights or dataset."""
+    run_json, pred_dir = out / "run.json", out / "pred"
+    previous = read_json(run_json) if run_json.is_file() else None
+    existing = sum(1 for _ in pred_dir.glob("*.png")) if pred_dir.is_dir() else 0
+    same = isinstance(previous, dict) and previous.get("fingerprint") == run_info["fingerprint"]
+    if not same and (previous is not None or existing):
+        if not overwrite:
+            origin = _describe(previous) if isinstance(previous, dict) else "unknown origin (no run.json)"
+            raise OccbenchError(f"{out}: holds {existing} predictions of {origin}; this run is {_describe(run_info)}. "
+                                "Use another --out, or pass --overwrite to replace them")
+        shutil.rmtree(pred_dir, ignore_errors=True)
+    (out / "failed.csv").unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(run_json, (json.dumps(run_info, indent=2, sort_keys=True) + "\n").encode())
 
 
 def predict(config: PredictConfig) -> dict[str, int]:
@@ -88,15 +123,17 @@ def predict(config: PredictConfig) -> dict[str, int]:
     method = make_method(config.method, config.params).to(config.device)
     info = read_dataset_info(config.data)
     layout = DatasetLayout(config.data)
-    ids = [row["id"] for row in read_rows(layout.manifest)][: config.limit]
+    rows = read_manifest(config.data, info)[: config.limit]
+    ids = [row["id"] for row in rows]
+    if not ids:
+        raise OccbenchError(f"{layout.manifest}: no samples to predict")
+    identity = run_identity(config.method, method, dataset_fingerprint(config.data, info))
+    run_info = {**identity, "fingerprint": digest(identity), "dataset_path": str(Path(config.data).resolve()),
+                "protocol": info["protocol"]["name"], "protocol_hash": info["protocol"]["content_hash"],
+                "occbench_version": __version__, **getattr(method, "provenance", {})}
+    claim_run_folder(config.out, run_info, config.overwrite)
     pred_dir = config.out / "pred"
-    todo = ids if config.overwrite else [i for i in ids if not (pred_dir / f"{i}.png").is_file()]
-    run_info = {"method": config.method, "params": public_params(method), "mask": getattr(method, "mask", "given"),
-                "dataset": str(config.data), "protocol": info["protocol"]["name"],
-                "protocol_hash": info["protocol"]["content_hash"], "occbench_version": __version__,
-                **getattr(method, "provenance", {})}
-    config.out.mkdir(parents=True, exist_ok=True)
-    write_atomic(config.out / "run.json", (json.dumps(run_info, indent=2, sort_keys=True) + "\n").encode())
+    todo = [row for row in rows if not (pred_dir / f"{row['id']}.png").is_file()]
     failed: list[dict[str, str]] = []
     with tqdm(total=len(ids), initial=len(ids) - len(todo), desc=f"predict {config.method}", unit="img",
               disable=not config.progress) as bar:
@@ -110,6 +147,4 @@ def predict(config: PredictConfig) -> dict[str, int]:
             writer = csv.DictWriter(handle, fieldnames=["id", "reason"])
             writer.writeheader()
             writer.writerows(failed)
-    if not ids:
-        raise OccbenchError(f"{layout.manifest}: no samples to predict")
     return {"samples": len(ids), "predicted": len(todo) - len(failed), "failed": len(failed)}
