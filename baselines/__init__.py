@@ -1,4 +1,4 @@
-"""Reference methods (DESIGN §1, §4), installed as ``occbench.baselines``.
+"""Reference methods (docs/conventions.md §1, §4), installed as ``occbench.baselines``.
 
 One folder per method (or family of methods), each with the same file set: the code, and a
 ``README.md`` citing the paper and listing every deviation from it; learned methods add their model,

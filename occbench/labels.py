@@ -1,4 +1,4 @@
-"""Face-parsing label tables: the one place that knows class orders (DESIGN §2).
+"""Face-parsing label tables: the one place that knows class orders (docs/conventions.md §2).
 
 occbench labels use the **CelebAMask-HQ order**, pixel value = class (uint8):
 0 background, 1 skin, 2 nose, 3 eyeglasses, 4 l_eye, 5 r_eye, 6 l_brow, 7 r_brow, 8 l_ear, 9 r_ear,

@@ -123,6 +123,10 @@ class Protocol:
         if generator.needs_dir and assets_dir is None:
             raise OccbenchError(f"{self.name}: generator {self.generator_name!r} reads files (masks, an occluder "
                                 "bank or templates): pass --mask-dir / --occluder-dir / --templates-dir DIR")
+        if assets_dir is not None and not generator.needs_dir:
+            raise OccbenchError(f"{self.name}: --mask-dir / --occluder-dir / --templates-dir {assets_dir} was given, "
+                                f"but generator {self.generator_name!r} with these parameters reads no files; drop it "
+                                "(or use a protocol whose generator reads it)")
         generator.setup(assets_dir if generator.needs_dir else None)
         generator.check_resolution(self.resolution)
         return generator

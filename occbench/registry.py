@@ -32,6 +32,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self._objects: dict[str, T] = {}
         self._lazy: dict[str, str] = {}
+        self._descriptions: dict[str, str] = {}
         self._entry_points_loaded = False
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -43,11 +44,14 @@ class Registry(Generic[T]):
 
         return decorator
 
-    def add(self, name: str, obj: T | str) -> None:
-        """Register ``obj``, or a ``"module:attr"`` string loaded on first use.
+    def add(self, name: str, obj: T | str, description: str = "") -> None:
+        """Register ``obj``, or a ``"module:attr"`` string loaded on first use, with a one-line ``description``
+        (shown by ``occbench ls``; defaults to the first line of the object's docstring).
 
         Registering the object a lazy entry points at (a decorator running on import) is allowed.
         """
+        if description:
+            self._descriptions[name] = description
         target = obj if isinstance(obj, str) else f"{getattr(obj, '__module__', '')}:{getattr(obj, '__qualname__', '')}"
         known = self._objects.get(name)
         if known is not None and known is not obj or self._lazy.get(name, target) != target:
@@ -66,6 +70,15 @@ class Registry(Generic[T]):
         for ep in metadata.entry_points(group=f"occbench.{self.kind}"):
             if ep.name not in self._objects and ep.name not in self._lazy:
                 self._lazy[ep.name] = ep.value
+
+    def describe(self, name: str) -> str:
+        """One line about ``name`` without importing it when it was registered lazily with a description."""
+        if name in self._descriptions:
+            return self._descriptions[name]
+        if name in self._objects:
+            doc = (getattr(self._objects[name], "__doc__", None) or "").strip()
+            return doc.splitlines()[0] if doc else ""
+        return f"(plugin {self._lazy.get(name, '')})" if name in self._lazy else ""
 
     def names(self) -> list[str]:
         self._load_entry_points()
@@ -103,36 +116,36 @@ METHODS: Registry = Registry("methods")
 REGISTRIES = {"sources": SOURCES, "masks": MASKS, "methods": METHODS}
 
 # Built-in entries, lazily: listing them imports nothing heavy.
-for _name, _target in {
-    "folder": "occbench.sources.folder:FolderSource",
-    "celebahq": "occbench.sources.celebahq:CelebAHQSource",
-    "celeba": "occbench.sources.celeba:CelebASource",
-    "demo": "occbench.sources.demo:DemoSource",
-}.items():
-    SOURCES.add(_name, _target)
+for _name, _target, _about in (
+    ("folder", "occbench.sources.folder:FolderSource", "any tree of images, optional CelebAMask-HQ label maps"),
+    ("celebahq", "occbench.sources.celebahq:CelebAHQSource", "CelebA-HQ with CelebAMask-HQ labels; PConv/SEAN splits"),
+    ("celeba", "occbench.sources.celeba:CelebASource", "aligned CelebA with its train/val/test partition"),
+    ("demo", "occbench.sources.demo:DemoSource", "scikit-image's bundled photographs (no download)"),
+):
+    SOURCES.add(_name, _target, _about)
 
-for _name, _target in {
-    "center": "occbench.masks.rectangles:CenterMask",
-    "half": "occbench.masks.rectangles:HalfMask",
-    "free-form": "occbench.masks.freeform:FreeFormMask",
-    "lama-thick": "occbench.masks.lama:LamaThickMask",
-    "lama-medium": "occbench.masks.lama:LamaMediumMask",
-    "lama-thin": "occbench.masks.lama:LamaThinMask",
-    "irregular": "occbench.masks.irregular:IrregularMask",
-    "quickdraw": "occbench.masks.quickdraw:QuickDrawMask",
-    "external": "occbench.masks.external:ExternalMaskFolder",
-    "natocc": "occbench.masks.natocc:NatOccOverlay",
-    "randocc": "occbench.masks.randocc:RandOcc",
-    "facemask": "occbench.masks.facemask:FaceMaskComposite",
-}.items():
-    MASKS.add(_name, _target)
+for _name, _target, _about in (
+    ("center", "occbench.masks.rectangles:CenterMask", "a centred rectangle (size in px or fraction, or area)"),
+    ("half", "occbench.masks.rectangles:HalfMask", "half of the image, side drawn per sample"),
+    ("free-form", "occbench.masks.freeform:FreeFormMask", "DeepFill v2 brush strokes and boxes"),
+    ("lama-thick", "occbench.masks.lama:LamaThickMask", "LaMa's thick evaluation masks"),
+    ("lama-medium", "occbench.masks.lama:LamaMediumMask", "LaMa's medium evaluation masks"),
+    ("lama-thin", "occbench.masks.lama:LamaThinMask", "LaMa's thin evaluation masks"),
+    ("irregular", "occbench.masks.irregular:IrregularMask", "generated strokes landing in a hole-ratio bin"),
+    ("quickdraw", "occbench.masks.quickdraw:QuickDrawMask", "QuickDraw strokes from .ndjson files (--mask-dir)"),
+    ("external", "occbench.masks.external:ExternalMaskFolder", "a folder of mask files (--mask-dir), polarity given"),
+    ("natocc", "occbench.masks.natocc:NatOccOverlay", "NatOcc objects and hands pasted over the face (--occluder-dir)"),
+    ("randocc", "occbench.masks.randocc:RandOcc", "random textured shapes over the face"),
+    ("facemask", "occbench.masks.facemask:FaceMaskComposite", "face masks warped onto dlib landmarks"),
+):
+    MASKS.add(_name, _target, _about)
 
-for _name, _target in {
-    "telea": "occbench.baselines.classical:TeleaInpaint",
-    "navier-stokes": "occbench.baselines.classical:NavierStokesInpaint",
-    "biharmonic": "occbench.baselines.classical:BiharmonicInpaint",
-    "mean-fill": "occbench.baselines.classical:MeanFill",
-    "mcsam": "occbench.baselines.engine.adapter:MCSAMMethod",
-    "fgi": "occbench.baselines.engine.adapter:FGIMethod",
-}.items():
-    METHODS.add(_name, _target)
+for _name, _target, _about in (
+    ("telea", "occbench.baselines.classical:TeleaInpaint", "OpenCV Telea fast marching (classical reference)"),
+    ("navier-stokes", "occbench.baselines.classical:NavierStokesInpaint", "OpenCV Navier-Stokes (classical)"),
+    ("biharmonic", "occbench.baselines.classical:BiharmonicInpaint", "scikit-image biharmonic (classical)"),
+    ("mean-fill", "occbench.baselines.classical:MeanFill", "fills holes with the mean known colour (floor)"),
+    ("mcsam", "occbench.baselines.engine.adapter:MCSAMMethod", "M-CSAM face-mask removal (needs a checkpoint)"),
+    ("fgi", "occbench.baselines.engine.adapter:FGIMethod", "foreground-guided facial inpainting (needs a checkpoint)"),
+):
+    METHODS.add(_name, _target, _about)

@@ -1,4 +1,4 @@
-"""Per-sample random number generators (DESIGN §3). Never use numpy's or Python's global RNG.
+"""Per-sample random number generators (docs/conventions.md §3). Never use numpy's or Python's global RNG.
 
 ``sample_rng(seed, key...)`` is ``numpy.random.default_rng(SeedSequence([seed, *words]))`` where
 string key parts are turned into 32-bit words through SHA-256, so the stream depends only on the

@@ -106,9 +106,10 @@ def search_dirs(weights_dir: str | Path | None = None) -> list[Path]:
     return dirs
 
 
-def find_weights(key: str, weights_dir: str | Path | None = None) -> Path:
+def find_weights(key: str, weights_dir: str | Path | None = None, stand_in: str | None = None) -> Path:
     """Path of the known weight file ``key`` (see :data:`KNOWN`), its digest checked; raises MissingWeightsError
-    if absent and WeightsMismatchError if its sha256 is not a known one."""
+    if absent (naming ``stand_in``, the flag that allows a random stand-in, where one exists) and
+    WeightsMismatchError if its sha256 is not a known one."""
     spec = KNOWN[key]
     dirs = search_dirs(weights_dir)
     for folder in dirs:
@@ -116,8 +117,10 @@ def find_weights(key: str, weights_dir: str | Path | None = None) -> Path:
         if candidate.is_file():
             verify_weights(candidate, spec)
             return candidate
+    flag = f" {stand_in} runs with a random stand-in instead (wiring checks only; recorded in results)." \
+        if stand_in else ""
     raise MissingWeightsError(
         f"{spec.filename} ({spec.size}) is needed for {spec.used_by} but was not found. Download it from "
         f"{spec.origin} and put it in one of: " + ", ".join(str(d) for d in dirs)
-        + f" (or pass --weights-dir DIR / set {ENV_VAR}=DIR)."
+        + f" (or pass --weights-dir DIR / set {ENV_VAR}=DIR).{flag}"
     )

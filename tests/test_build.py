@@ -1,4 +1,4 @@
-"""build-dataset: DESIGN §3 layout, determinism across workers/shards, resume, bad inputs."""
+"""build-dataset: the dataset layout (docs/conventions.md §3), determinism across workers/shards, resume, bad inputs."""
 
 import csv
 import hashlib

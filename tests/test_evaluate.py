@@ -95,10 +95,10 @@ def test_external_predictions_and_refusals(dataset, telea_run, tmp_path):
     assert any("no run.json" in w for w in results["warnings"]) and results["method"]["external"]
     first = sorted(external.glob("*.png"))[0]
     first.unlink()
-    with pytest.raises(OccbenchError, match=rf"1 of 12 predictions are missing: .*{first.name}"):
+    with pytest.raises(OccbenchError, match=rf"1 of 12 predictions are missing \(looked for .*\): .*{first.name}"):
         evaluate(EvaluateConfig(data=dataset, out=tmp_path / "x", predictions=external, progress=False, score=FAST))
     cv2.imwrite(str(first), np.zeros((32, 32, 3), np.uint8))
-    with pytest.raises(OccbenchError, match=rf"not 64x64 PNGs: .*{first.name} \(32x32\)"):
+    with pytest.raises(OccbenchError, match=rf"not 64x64 images: .*{first.name} \(32x32\)"):
         evaluate(EvaluateConfig(data=dataset, out=tmp_path / "x", predictions=external, progress=False, score=FAST))
     shutil.copy(telea_run / "pred" / first.name, first)
     (external / "run.json").write_text(json.dumps({"method": "x", "protocol_hash": "0" * 64}))

@@ -1,4 +1,4 @@
-"""Label tables: orders, BiSeNet remap, SGIN regions, foreground (DESIGN §2)."""
+"""Label tables: orders, BiSeNet remap, SGIN regions, foreground (docs/conventions.md §2)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def images() -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def stats(weights_file: Path, images: dict[str, torch.Tensor]) -> InceptionFeatureStats:
     """Both sets added in one batch each; KID with one subset of all 16 images (deterministic)."""
-    feature_stats = InceptionFeatureStats(weights_dir=weights_file.parent, kid_subset_size=1000, kid_subsets=1)
+    feature_stats = InceptionFeatureStats(weights_dir=weights_file.parent, kid_subset_size=N, kid_subsets=1)
     for name, batch in images.items():
         feature_stats.update(name, batch)
     return feature_stats

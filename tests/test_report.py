@@ -18,7 +18,7 @@ from occbench.errors import OccbenchError
 from occbench.image_io import read_image, write_png
 from occbench.report.plot import figure_bins, figure_generators, figure_grid, plot_bins, plot_generators, plot_grid
 from occbench.report.results import aggregates_frame, bins_frame, generators_frame, load_results
-from occbench.report.table import make_table, to_csv, to_latex, to_markdown
+from occbench.report.table import build_table, to_csv, to_latex, to_markdown
 
 IDS = ["s0002", "s0000", "s0001"]
 SIZE = 16
@@ -121,7 +121,17 @@ def test_duplicate_method_names_get_unique_labels(runs, tmp_path):
     data = json.loads((runs[0] / "results.json").read_text())
     (other / "results.json").write_text(json.dumps(data))
     labels = list(dict.fromkeys(aggregates_frame(load_results([runs[0], other]))["method"]))
-    assert labels == ["telea [run_telea]", "telea [telea_r5]"]
+    assert labels == ["telea (run_telea)", "telea (telea_r5)"]
+    nested = [tmp_path / "a" / "telea", tmp_path / "b" / "telea"]  # same folder names: one more level
+    for folder in nested:
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps(data))
+    labels = list(dict.fromkeys(aggregates_frame(load_results(nested))["method"]))
+    assert labels == ["telea (a/telea)", "telea (b/telea)"]
+    twice = list(dict.fromkeys(aggregates_frame(load_results([runs[0], runs[0]]))["method"]))
+    assert twice == ["telea (#1)", "telea (#2)"]
+    renamed = aggregates_frame(load_results([runs[0], runs[1]]), rename={"telea": "Telea [4]"})
+    assert list(dict.fromkeys(renamed["method"])) == ["Telea [4]", "lama_big"]
 
 
 def test_invalid_results_name_the_file(tmp_path):
@@ -140,65 +150,135 @@ def test_invalid_results_name_the_file(tmp_path):
         load_results([tmp_path / "missing.json"])
 
 
-def test_table_values_bold_and_headers(frame):
-    table = make_table(frame, metrics=["psnr", "ssim", "lpips", "fid"])
-    assert list(table.columns) == ["PSNR ↑", "SSIM ↑", "LPIPS ↓", "FID ↓"]
-    assert list(table.index) == METHODS
-    assert table.loc["telea", "PSNR ↑"] == "25.00 | 20.00"
-    assert table.loc["lama_big", "PSNR ↑"] == "**27.00** | 19.50"  # raw 99.0 ignored
-    assert table.loc["mcsam (predicted mask)", "PSNR ↑"] == "24.00 | **21.00**"
-    assert table.loc["telea", "SSIM ↑"] == "**0.9000** | 0.7000"  # tie: both bold
-    assert table.loc["lama_big", "SSIM ↑"] == "**0.9000** | **0.8000**"
-    assert table.loc["lama_big", "LPIPS ↓"] == "**0.0800** | 0.2500"  # lower is better
-    assert table.loc["mcsam (predicted mask)", "LPIPS ↓"] == "0.1200 | **0.2000**"
-    assert table.loc["lama_big", "FID ↓"] == "**9.10** | –"
-    assert table.loc["mcsam (predicted mask)", "FID ↓"] == "15.00 | –"
-    one = make_table(frame, metrics=["psnr"], regions=["hole"], methods=["mcsam", "telea"], style="plain")
-    assert one.to_dict()["PSNR ↑"] == {"mcsam (predicted mask)": "21.00", "telea": "20.00"}
-    with pytest.raises(OccbenchError, match="Unknown 'nope'"):
-        make_table(frame, metrics=["psnr"], methods=["nope"])
-    with pytest.raises(OccbenchError, match="no 'kid' values"):
-        make_table(frame, metrics=["kid"])
+def _row(text: str, name: str) -> list[str]:
+    line = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+    return _cells(line)
 
 
 def _cells(line: str) -> list[str]:
     return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
 
 
-def test_markdown_is_a_valid_pipe_table(frame):
-    text = to_markdown(frame, metrics=["psnr", "lpips", "fid"])
+def test_table_values_bold_per_column_and_headers(frame):
+    table = build_table(frame, metrics=["psnr", "ssim", "lpips", "fid"])
+    text = to_markdown(table)
     rows = [line for line in text.splitlines() if line.startswith("|")]
-    assert len(rows) == 2 + len(METHODS)
-    assert {len(_cells(row)) for row in rows} == {4}
-    assert _cells(rows[0]) == ["Method", "PSNR ↑", "LPIPS ↓", "FID ↓"]
+    assert _cells(rows[0]) == ["Method", "PSNR ↑ whole", "PSNR ↑ hole", "SSIM ↑ whole", "SSIM ↑ hole",
+                               "LPIPS ↓ whole", "LPIPS ↓ hole", "FID ↓ whole", "FID ↓ hole"]
     assert all(re.fullmatch(r":?-+:?", c) for c in _cells(rows[1]))
-    assert _cells(rows[3]) == ["lama_big", "**27.00** \\| 19.50", "**0.0800** \\| 0.2500", "**9.10** \\| –"]
-    assert "whole \\| hole, composite outputs" in text
+    assert _cells(rows[2])[0] == "*demo-center*"  # the dataset block
+    assert {len(_cells(row)) for row in rows} == {9}
+    assert _row(text, "telea")[1:3] == ["25.00", "20.00"]
+    assert _row(text, "lama_big")[1:3] == ["**27.00**", "19.50"]  # raw 99.0 ignored
+    assert _row(text, "mcsam (predicted mask)")[1:3] == ["24.00", "**21.00**"]
+    assert _row(text, "telea")[3] == "**0.9000**" and _row(text, "lama_big")[3:5] == ["**0.9000**", "**0.8000**"]
+    assert _row(text, "lama_big")[5] == "**0.0800**"  # lower is better
+    assert _row(text, "lama_big")[7:9] == ["**9.10**", "–"]
+    one = to_markdown(build_table(frame, metrics=["psnr"], regions=["hole"], methods=["mcsam", "telea"]))
+    assert [_cells(r)[0] for r in one.splitlines() if r.startswith("|")][3:] == ["mcsam (predicted mask)", "telea"]
+    with pytest.raises(OccbenchError, match="Unknown 'nope'"):
+        build_table(frame, metrics=["psnr"], methods=["nope"])
+    with pytest.raises(OccbenchError, match="no 'kid' values"):
+        build_table(frame, metrics=["kid"])
 
 
-def test_latex_booktabs_bold_and_escapes(frame):
-    text = to_latex(frame, metrics=["psnr", "lpips"])
-    for command in (r"\toprule", r"\midrule", r"\bottomrule", r"\begin{tabular}{lcc}"):
-        assert command in text
-    assert r"PSNR $\uparrow$ & LPIPS $\downarrow$ \\" in text
+def test_confidence_intervals_follow_the_normal_approximation(frame):
+    text = to_markdown(build_table(frame, metrics=["psnr", "fid"], regions=["whole"], ci=True))
+    half = 1.959964 * 1.0 * (3 / 2) ** 0.5 / 3 ** 0.5  # std 1.0 (population) over 3 images
+    assert _row(text, "telea")[1] == f"25.00 ± {half:.2f}"
+    assert _row(text, "telea")[2] == "12.30"  # FID: no per-image spread
+    assert "mean ± 95% confidence interval over images" in text
+
+
+def _second_dataset(runs: list[Path], tmp_path: Path) -> list[Path]:
+    extra = []
+    for name, run in zip(("telea", "mcsam"), (runs[0], runs[2])):
+        data = json.loads((run / "results.json").read_text())
+        data["dataset"]["protocol"] = "celebahq-nvidia-irregular-256"
+        data["dataset_metrics"][0]["count"] = 3000
+        for row in data["aggregates"]:
+            row["mean"] = row["mean"] - 1
+        folder = tmp_path / f"nv_{name}"
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps(data))
+        extra.append(folder)
+    return extra
+
+
+def test_two_datasets_become_row_blocks_with_their_own_best(runs, tmp_path):
+    frame = aggregates_frame(load_results([*runs, *_second_dataset(runs, tmp_path)]))
+    table = build_table(frame, metrics=["psnr", "fid"], regions=["whole", "hole"])
+    assert table.protocols == ["demo-center", "celebahq-nvidia-irregular-256"]
+    text = to_markdown(table)
+    blocks = [line for line in text.splitlines() if line.startswith("| *")]
+    assert [b.split("|")[1].strip() for b in blocks] == ["*demo-center*", "*celebahq-nvidia-irregular-256*"]
+    lines = text.splitlines()
+    nv = lines.index(blocks[1])
+    assert _cells(lines[nv + 1])[:3] == ["telea", "**24.00**", "19.00"]  # best within its block
+    assert _cells(lines[nv + 2])[:3] == ["mcsam (predicted mask)", "23.00", "**20.00**"]
+    notes = [line for line in lines if re.match(r"\d+\. ", line)]
+    assert notes == ["1. FID on demo-center rest on 3 images (< 2048): biased and not comparable to published values"]
+    caption = next(line for line in lines if line.startswith("*whole"))
+    assert "WARNING" not in caption  # warnings are footnotes, not the caption
+
+
+def _check_latex(text: str, columns: int) -> None:
+    """A LaTeX-free structural check: environments, braces, and every row spanning exactly ``columns``."""
+    assert text.count(r"\begin{") == text.count(r"\end{")
+    depth = 0
+    for char in re.sub(r"\\[{}]", "", text):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        assert depth >= 0
+    assert depth == 0
+    body = text[text.index(r"\toprule"):text.index(r"\bottomrule")]
+    for line in body.splitlines():
+        line = line.strip()
+        if not line.endswith(r"\\"):
+            continue
+        cells = re.split(r"(?<!\\)&", line[:-2])
+        spans = sum(int(m.group(1)) if (m := re.match(r"\s*\\multicolumn\{(\d+)\}", c)) else 1 for c in cells)
+        assert spans == columns, line
+
+
+def test_latex_multicolumn_headers_ci_and_two_datasets(runs, tmp_path):
+    import shutil
+    import subprocess
+
+    frame = aggregates_frame(load_results([*runs, *_second_dataset(runs, tmp_path)]))
+    text = to_latex(build_table(frame, metrics=["psnr", "lpips", "fid"], regions=["whole", "hole"], ci=True))
+    _check_latex(text, 1 + 3 * 2)
+    assert r"\multicolumn{2}{c}{PSNR $\uparrow$}" in text and r"\cmidrule(lr){2-3}" in text
+    assert r"Method & whole & hole & whole & hole & whole & hole \\" in text
+    assert r"\multicolumn{7}{l}{\textit{celebahq-nvidia-irregular-256}} \\" in text
     lama = next(line for line in text.splitlines() if line.startswith("lama"))
-    assert lama == r"lama\_big & \textbf{27.00} \textbar{} 19.50 & \textbf{0.0800} \textbar{} 0.2500 \\"
-    telea = next(line for line in text.splitlines() if line.startswith("telea"))
-    assert r"\textbf" not in telea
-    assert "lama_big" not in text
-    assert r"\caption{values: whole \textbar{} hole, composite outputs (demo-center)" in text
+    assert lama.startswith(r"lama\_big & \textbf{27.00 $\pm$ 1.39} & 19.50 $\pm$ 1.39") and "lama_big" not in text
+    assert r"\footnotesize" in text and "1. FID on demo-center rest on 3 images" in text
+    if shutil.which("pdflatex"):
+        document = tmp_path / "t.tex"
+        document.write_text("\\documentclass{article}\\usepackage{booktabs}\\begin{document}\n" + text
+                            + "\\end{document}\n")
+        subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", document.name], cwd=tmp_path,
+                       check=True, capture_output=True, timeout=120)
+
+
+def test_kid_is_shown_times_a_thousand(frame):
+    rows = pd.concat([frame, pd.DataFrame([{"method": "telea", "protocol": "demo-center", "metric": "kid",
+                                            "region": "whole", "mode": "composite", "value": 0.0123, "std": None,
+                                            "count": 3, "better": "lower"}])])
+    text = to_markdown(build_table(rows, metrics=["kid"], regions=["whole"], methods=["telea"]))
+    assert "KID×10³ ↓" in text and _row(text, "telea")[1] == "12.30"
+    assert "kid_whole" in to_csv(build_table(rows, metrics=["kid"], regions=["whole"], methods=["telea"]))
 
 
 def test_csv_round_trips_numbers(frame):
-    back = pd.read_csv(io.StringIO(to_csv(frame, metrics=["psnr", "ssim", "fid"])))
-    assert list(back.columns) == ["method", "protocol", "mode", "psnr_whole", "psnr_hole", "ssim_whole",
-                                  "ssim_hole", "fid_whole", "fid_hole"]
+    back = pd.read_csv(io.StringIO(to_csv(build_table(frame, metrics=["psnr", "ssim", "fid"], ci=True))))
+    assert list(back.columns)[:5] == ["protocol", "method", "mode", "psnr_whole", "psnr_whole_ci95"]
     back = back.set_index("method")
     for name, label in zip(VALUES, METHODS):
         for (metric, region), value in VALUES[name].items():
             if metric in ("psnr", "ssim", "fid"):
                 assert back.loc[label, f"{metric}_{region}"] == value
-    assert back["fid_hole"].isna().all() and "**" not in to_csv(frame, metrics=["psnr"])
+    assert back["fid_hole"].isna().all() and back["fid_whole_ci95"].isna().all()
 
 
 def _check_files(paths: list[Path]) -> None:
@@ -209,17 +289,33 @@ def _check_files(paths: list[Path]) -> None:
     assert height > 0 and width > 0
 
 
-def test_bins_plot_one_line_per_method(runs, tmp_path):
+def test_bins_plot_one_line_per_method_with_ci_and_counts(runs, tmp_path):
     bins = bins_frame(load_results(runs), "pconv6")
     figure = figure_bins(bins, metric="psnr", region="whole", mode="composite")
     ax = figure.axes[0]
-    assert len(ax.get_lines()) == 3
-    assert [t.get_text() for t in ax.get_xticklabels()] == [b for b, _, _ in PCONV]  # sorted by lo
-    assert ax.get_lines()[1].get_ydata().tolist() == [27.0 - 0.1, 27.0 - 1.0, 27.0 - 2.0]
-    assert "n=7" in {t.get_text() for t in ax.texts} and "dB" in ax.get_ylabel() and "↑" in ax.get_ylabel()
+    assert len(ax.containers) == 3  # one errorbar container per method
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["0.01-0.1\nn=7", "0.1-0.2\nn=6", "0.2-0.3\nn=5"]  # sorted by lo; n under each bin
+    assert ax.containers[1].lines[0].get_ydata().tolist() == [27.0 - 0.1, 27.0 - 1.0, 27.0 - 2.0]
+    assert "dB" in ax.get_ylabel() and "↑" in ax.get_ylabel() and "95% CI" in ax.get_title()
+    assert "fewer than 30 images" in ax.get_xlabel()  # all bins are small here
     _check_files(plot_bins(bins, metric="psnr", region="whole", mode="composite", out=tmp_path / "f" / "bins"))
     with pytest.raises(OccbenchError, match="Available: psnr/whole/composite"):
         figure_bins(bins, metric="ssim", region="whole", mode="composite")
+
+
+def test_method_colours_are_the_same_in_every_figure(runs):
+    loaded = load_results(runs)
+    bins = bins_frame(loaded, "pconv6")
+    without_first = bins[bins["method"] != "telea"]  # a figure that happens to show fewer methods
+    colours = [c.lines[0].get_color() for c in figure_bins(bins, metric="psnr", region="whole",
+                                                            mode="composite").axes[0].containers]
+    gen = figure_generators(generators_frame(loaded), metric="psnr", region="whole", mode="composite").axes[0]
+    assert [c.patches[0].get_facecolor() for c in gen.containers] == [
+        tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)) + (1.0,) for colour in colours]
+    partial = figure_bins(without_first, metric="psnr", region="whole", mode="composite").axes[0]
+    assert [c.lines[0].get_color() for c in partial.containers] != colours[1:]  # colours follow the frame given:
+    # a figure of a subset must be drawn from the full run set's frame (as the CLI does) to keep them
 
 
 def test_generators_plot(runs, tmp_path):
@@ -256,7 +352,7 @@ def _main(argv: list[str]) -> int:
 def test_cli_table_and_plot_end_to_end(runs, tmp_path, capsys):
     assert _main(["table", *map(str, runs)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == "| Method | PSNR ↑ | SSIM ↑ | LPIPS ↓ | FID ↓ |"  # defaults: those present
+    assert out.splitlines()[0].startswith("| Method | PSNR ↑ whole | PSNR ↑ hole | SSIM ↑ whole")  # those present
     assert _main(["table", *map(str, runs), "--metrics", "psnr", "--regions", "whole", "--format", "latex"]) == 0
     assert r"\textbf{27.00} \\" in capsys.readouterr().out
     csv = tmp_path / "t" / "table.csv"
@@ -272,17 +368,14 @@ def test_cli_table_and_plot_end_to_end(runs, tmp_path, capsys):
         _main(["table", str(runs[0])])
 
 
-def test_caption_warns_when_fid_rests_on_few_samples():
-    from occbench.report.table import small_sample_note, to_latex, to_markdown
-
+def test_footnote_warns_when_fid_rests_on_few_samples():
     rows = [{"method": m, "protocol": "p", "metric": "fid", "region": "whole", "mode": "composite", "value": v,
              "std": None, "count": n, "better": "lower"} for m, v, n in (("a", 10.0, 18), ("b", 12.0, 3000))]
     frame = pd.DataFrame(rows)
-    assert "18 samples (< 2048)" in small_sample_note(frame, ["fid"], "composite", "p")
-    assert small_sample_note(frame[frame["method"] == "b"], ["fid"], "composite", "p") == ""
-    assert small_sample_note(frame, ["psnr"], "composite", "p") == ""  # FID not shown: no warning
-    assert "WARNING: FID/KID rest on 18 samples" in to_markdown(frame, metrics=["fid"], regions=["whole"])
-    assert "WARNING: FID/KID rest on 18 samples" in to_latex(frame, metrics=["fid"], regions=["whole"])
+    assert build_table(frame, metrics=["fid"], regions=["whole"]).notes == [
+        "FID on p rest on 18 images (< 2048): biased and not comparable to published values"]
+    assert build_table(frame, metrics=["fid"], regions=["whole"], methods=["b"]).notes == []
+    assert "1. FID on p rest on 18 images" in to_latex(build_table(frame, metrics=["fid"], regions=["whole"]))
 
 
 def test_update_block_rewrites_only_the_marked_block(tmp_path):

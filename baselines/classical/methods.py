@@ -1,8 +1,8 @@
-"""Classical per-image inpainting methods (DESIGN §4), on RGB uint8 arrays through :class:`ImageMethod`.
+"""Classical per-image inpainting methods (docs/conventions.md §4), on RGB uint8 arrays through :class:`ImageMethod`.
 
 Shared conventions:
 
-- ``mask`` is uint8 ``(H, W)``, nonzero = hole (1 in memory, DESIGN §2); hole pixels of ``image`` are never
+- ``mask`` is uint8 ``(H, W)``, nonzero = hole (1 in memory, docs/conventions.md §2); hole pixels of ``image`` are never
   read.
 - Known pixels are returned unchanged, exactly. OpenCV's ``cv2.inpaint`` and scikit-image's
   ``inpaint_biharmonic`` already do (checked on random images and masks with OpenCV 5.0 / scikit-image 0.26);

@@ -1,4 +1,4 @@
-"""Trained baselines as evaluation methods (DESIGN §4): ``occbench evaluate --method mcsam --param checkpoint=F``.
+"""Trained baselines as evaluation methods (docs/conventions.md §4): ``evaluate --method mcsam --param checkpoint=F``.
 
 :class:`TrainedMethod` loads a checkpoint written by ``occbench train``, rebuilds the recipe from the
 config stored in it (``settings.extras["inference"] = True``, and random VGG weights allowed, since loss
@@ -115,7 +115,8 @@ class TrainedMethod(Method):
         return self if device == str(torch.device(self.device)) else dataclasses.replace(self, device=device)
 
     @torch.no_grad()
-    def predict(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any] | None = None) -> torch.Tensor:
+    def predict_with_mask(self, occluded: torch.Tensor, mask: torch.Tensor,
+                          extras: dict[str, Any] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         check_inputs(occluded, mask)
         device = torch.device(self.device)
         occluded, mask = occluded.to(device), mask.to(device)
@@ -125,7 +126,10 @@ class TrainedMethod(Method):
             if not hasattr(segmenter, "predict_mask"):
                 raise OccbenchError(f"{self.segmenter}: {type(segmenter).__name__} has no predict_mask()")
             mask = (segmenter.predict_mask(occluded) > 0.5).float()
-        return self.recipe.inpaint(occluded, mask, extras).float()
+        return self.recipe.inpaint(occluded, mask, extras).float(), mask
+
+    def predict(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any] | None = None) -> torch.Tensor:
+        return self.predict_with_mask(occluded, mask, extras)[0]
 
 
 def trained_method(name: str, class_name: str, *, mask_modes: tuple[str, ...] = ("given",),

@@ -1,4 +1,4 @@
-"""Training data from a built dataset (DESIGN §3) and a loader whose order is a function of the seed.
+"""Training data from a built dataset (docs/conventions.md §3) and a loader whose order is a function of the seed.
 
 A batch is the dict described in :mod:`occbench.baselines.engine.recipe`: ``target``, ``occluded``
 ``(B, 3, H, W)`` float32 in [0, 1], ``mask`` ``(B, 1, H, W)`` (1 = hole) and, when ``dataset.json`` says

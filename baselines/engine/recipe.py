@@ -2,7 +2,7 @@
 
 A method folder ``baselines/<name>/`` provides a :class:`Recipe` subclass in ``train.py`` (registered
 in ``TRAINABLE`` below). The engine owns everything generic: data loading from a built dataset
-(DESIGN §3), seeding, the step loop, checkpoints and resume, CSV/TensorBoard logs, autocast on CUDA,
+(docs/conventions.md §3), seeding, the step loop, checkpoints and resume, CSV/TensorBoard logs, autocast on CUDA,
 DistributedDataParallel under ``torchrun``. The recipe owns the networks, optimizers and one training
 step.
 
@@ -123,7 +123,7 @@ class Recipe(ABC):
     @abstractmethod
     @torch.no_grad()
     def inpaint(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any]) -> torch.Tensor:
-        """Prediction ``(B, 3, H, W)`` in [0, 1] for evaluation (DESIGN §4)."""
+        """Prediction ``(B, 3, H, W)`` in [0, 1] for evaluation (docs/conventions.md §4)."""
 
 
 TRAINABLE: dict[str, str] = {

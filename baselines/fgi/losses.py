@@ -1,6 +1,6 @@
 """Foreground-guided losses (paper §3.1, Eq. 1–4) on the output ``I_pred = (1-M)·I + M·G(I, M)``.
 
-``M_F`` is the foreground (CelebAMask-HQ classes 1–13, DESIGN §2); every pixel term is divided by the
+``M_F`` is the foreground (CelebAMask-HQ classes 1–13, docs/conventions.md §2); every pixel term is divided by the
 element count of the image (``N = H·W·C``, the paper's normalisation), so pixels outside the foreground
 contribute nothing. ``reference`` is the paper's ``M_I`` (see README: the ground truth by default).
 """

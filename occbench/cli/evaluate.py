@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         data=Path(args.data), out=Path(args.out), method=args.method,
         predictions=Path(args.predictions) if args.predictions else None, params=method_params(args),
         limit=args.limit, batch_size=args.batch_size, progress=not args.no_progress, overwrite=args.overwrite,
-        score=settings,
+        name=args.name, allow_pixel_mismatch=args.allow_pixel_mismatch, score=settings,
     ))
     for warning in results["warnings"]:
         print(f"occbench: warning: {warning}", file=sys.stderr)
@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="built dataset folder")
     parser.add_argument("--out", required=True, help="run folder for pred/, scores.csv, results.json")
     add_method_options(parser)
+    parser.add_argument("--name", help="display name in tables and plots (e.g. 'M-CSAM (ours)'; default: the method)")
+    parser.add_argument("--allow-pixel-mismatch", action="store_true",
+                        help="score predictions whose known pixels disagree with this dataset's inputs in a region "
+                             "(made for other holes); refused by default, recorded when allowed")
     parser.add_argument("--metrics", nargs="+", choices=DEFAULT_METRICS, metavar="METRIC",
                         help=f"default: all of {' '.join(DEFAULT_METRICS)}; missing weights then skip a metric "
                              "with a warning (asked for explicitly, they are an error)")

@@ -16,8 +16,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from occbench.registry import REGISTRIES
 
-    for name in REGISTRIES[args.what].names():
-        print(name)
+    registry = REGISTRIES[args.what]
+    for name in registry.names():
+        print(f"{name:<16} {registry.describe(name)}".rstrip())
     return 0
 
 

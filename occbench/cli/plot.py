@@ -18,7 +18,9 @@ def add_results_inputs(parser: argparse.ArgumentParser) -> None:
                         help="results.json files or run folders holding one")
     parser.add_argument("--mode", default="composite", choices=["composite", "raw"],
                         help="output mode: composite (mask*pred + (1-mask)*target) or raw (default composite)")
-    parser.add_argument("--protocol", help="keep only runs of this protocol (needed when the runs span several)")
+    parser.add_argument("--protocol", action="append", metavar="PROTOCOL",
+                        help="keep only runs of this protocol (repeatable; tables show each in its own row block, "
+                             "plots need exactly one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     runs = load_results(args.results)
     if args.kind == "grid":
-        paths = plot_grid(runs, ids=args.ids, count=args.count, out=args.out)
+        paths = plot_grid(runs, ids=args.ids, count=args.count, out=args.out, data=args.data)
     elif args.kind == "bins":
         paths = plot_bins(bins_frame(runs, args.scheme), metric=args.metric, region=args.region, mode=args.mode,
                           out=args.out, protocol=args.protocol)
@@ -52,5 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="hole-ratio bins: PConv's six or LaMa's ten (default pconv6)")
     parser.add_argument("--ids", nargs="+", metavar="ID", help="grid: sample ids (default: first --count common ids)")
     parser.add_argument("--count", type=int, default=4, help="grid: number of samples when --ids is not given")
+    parser.add_argument("--data", type=Path, help="grid: the dataset folder, when it moved since evaluation "
+                                                  "(checked against the content sha256 the results record)")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="output path without suffix")
     parser.set_defaults(func=run)

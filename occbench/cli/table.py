@@ -13,15 +13,29 @@ EPILOG = """examples:
   occbench table runs/*/results.json
   occbench table runs/telea runs/lama --metrics psnr ssim lpips fid --regions whole hole --format latex --out t1.tex
   occbench table runs/*/results.json --regions zero_outside --mode raw --format csv --out table.csv
+  occbench table runs/c256/* runs/nv/* --ci --rename telea=Telea --rename mcsam="M-CSAM" --format latex
 """
+
+
+def renames(pairs: list[str]) -> dict[str, str]:
+    """``--rename OLD=NEW`` pairs as a mapping (labels or method names to display labels)."""
+    from occbench.errors import OccbenchError
+
+    mapping = {}
+    for pair in pairs:
+        old, sep, new = pair.partition("=")
+        if not sep or not old or not new:
+            raise OccbenchError(f"--rename: Expected OLD=NEW, but got {pair!r}")
+        mapping[old] = new
+    return mapping
 
 
 def run(args: argparse.Namespace) -> int:
     from occbench.errors import OccbenchError
-    from occbench.report.results import aggregates_frame, load_results, select_protocol
-    from occbench.report.table import to_csv, to_latex, to_markdown
+    from occbench.report.results import aggregates_frame, load_results
+    from occbench.report.table import RENDERERS, build_table, update_block
 
-    frame = select_protocol(aggregates_frame(load_results(args.results)), args.protocol)
+    frame = aggregates_frame(load_results(args.results), renames(args.rename))
     metrics = args.metrics
     if not metrics:
         present = set(frame.loc[(frame["mode"] == args.mode) & frame["region"].isin(args.regions), "metric"])
@@ -29,11 +43,10 @@ def run(args: argparse.Namespace) -> int:
         if not metrics:
             raise OccbenchError(f"none of {', '.join(DEFAULT_METRICS)} in the results for regions "
                                 f"{', '.join(args.regions)} in {args.mode!r} mode; choose --metrics")
-    render = {"md": to_markdown, "latex": to_latex, "csv": to_csv}[args.format]
-    text = render(frame, metrics=metrics, regions=args.regions, mode=args.mode, methods=args.methods)
+    table = build_table(frame, metrics=metrics, regions=args.regions, mode=args.mode, methods=args.methods,
+                        protocols=args.protocol, ci=args.ci)
+    text = RENDERERS[args.format](table)
     if args.update:
-        from occbench.report.table import update_block
-
         update_block(args.update, text, command="occbench table " + " ".join(str(p) for p in args.results))
         print(args.update)
     elif args.out:
@@ -47,19 +60,25 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "table", help="comparison table (rows = methods, cells 'whole | hole') from results files",
-        description="Paper-style table: one row per run, one column per metric, each cell one value per region "
-                    "('whole | hole'); the best value of each column is bold. Prints to stdout unless --out.",
+        "table", help="comparison table (rows = methods per dataset, columns = metric × region) from results files",
+        description="Paper-style table: one row per run in a block per dataset (protocol), one sub-column per "
+                    "metric and region; the best value of each column within a dataset is bold; warnings become "
+                    "footnotes. Prints to stdout unless --out.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_results_inputs(parser)
     parser.add_argument("--metrics", nargs="+", metavar="METRIC",
                         help=f"columns, in order (default: those present among {' '.join(DEFAULT_METRICS)})")
     parser.add_argument("--regions", nargs="+", default=["whole", "hole"], metavar="REGION",
-                        help="regions per cell, joined by ' | ' (default: whole hole)")
+                        help="sub-columns of each metric (default: whole hole)")
     parser.add_argument("--methods", nargs="+", metavar="METHOD",
                         help="rows to keep, in this order (display label or method name; default: all, as given)")
+    parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                        help="display NEW for the label or method name OLD (repeatable; see also evaluate --name)")
+    parser.add_argument("--ci", action="store_true",
+                        help="show mean ± half-width of the 95%% confidence interval over images")
     parser.add_argument("--format", default="md", choices=FORMATS,
-                        help="md (pipe table), latex (booktabs) or csv (numeric, <metric>_<region> columns)")
+                        help="md (pipe table), latex (booktabs, multicolumn headers) or csv (numeric, "
+                             "<metric>_<region> columns)")
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
     parser.add_argument("--update", type=Path, metavar="MARKDOWN",
                         help="replace the block between '<!-- occbench:results -->' and '<!-- /occbench:results -->' "

@@ -1,1 +1,1 @@
-"""Building datasets on disk (DESIGN §3): planning, per-sample work, manifests, resume, shards."""
+"""Building datasets on disk (docs/conventions.md §3): planning, per-sample work, manifests, resume, shards."""

@@ -1,4 +1,4 @@
-"""Paths and reading of a built dataset (DESIGN §3).
+"""Paths and reading of a built dataset (docs/conventions.md §3).
 
 ::
 

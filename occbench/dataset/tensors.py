@@ -1,4 +1,4 @@
-"""Files of a built dataset as torch tensors (DESIGN §2), for predict, evaluate and training.
+"""Files of a built dataset as torch tensors (docs/conventions.md §2), for predict, evaluate and training.
 
 Images become float32 ``(3, H, W)`` in [0, 1]; mask PNGs (255 = hole) become ``(1, H, W)`` with 1 = hole;
 label maps become int64 ``(H, W)`` classes and a ``(1, H, W)`` foreground map (classes 1–13).

@@ -26,7 +26,14 @@ from occbench.dataset.tensors import fg_tensor, image_tensor, load_images, load_
 from occbench.devices import describe_device
 from occbench.errors import OccbenchError
 from occbench.evaluate.aggregate import StreamingAggregates
-from occbench.evaluate.checks import check_predictions
+from occbench.evaluate.checks import (
+    BAND_FRACTION,
+    COPY_MIN,
+    REGENERATE_MAX,
+    check_predictions,
+    classify_agreement,
+    known_pixel_agreement,
+)
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, read_image, write_atomic
 from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
@@ -47,6 +54,8 @@ class EvaluateConfig:
     batch_size: int = 8
     progress: bool = True
     overwrite: bool = False  # replace predictions in ``out`` made by another method, parameters or dataset
+    name: str | None = None  # display name of the method in tables and plots (results: method.display_name)
+    allow_pixel_mismatch: bool = False  # score predictions whose known pixels disagree with the dataset's
     score: ScoreSettings = ScoreSettings()
 
     def __post_init__(self) -> None:
@@ -71,87 +80,176 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
     if (config.method is None) == (config.predictions is None):
         raise OccbenchError("evaluate: pass exactly one of --method NAME or --predictions DIR")
     if config.predictions is not None:
-        run_json = config.predictions / "run.json"
-        recorded = read_json(run_json) if run_json.is_file() else {}
-        return config.predictions, {"name": recorded.get("method", config.predictions.name),
-                                    "params": recorded.get("params", {}), "mask": recorded.get("mask", "given"),
-                                    "checkpoint": None, "checkpoint_sha256": None,
-                                    "predictions": str(config.predictions), "external": not recorded}
+        pred_dir = Path(config.predictions).resolve()
+        run_json = next((p for p in (pred_dir / "run.json", pred_dir.parent / "run.json") if p.is_file()), None)
+        recorded = read_json(run_json) if run_json else {}
+        recorded = recorded if isinstance(recorded, dict) else {}
+        return pred_dir, {"name": recorded.get("method", pred_dir.name), "params": recorded.get("params", {}),
+                          "mask": recorded.get("mask", "given"), "checkpoint": None, "checkpoint_sha256": None,
+                          "predictions": str(pred_dir), "external": not recorded}
     from occbench.methods.predict import PredictConfig, predict
 
     predict(PredictConfig(method=config.method, data=config.data, out=config.out, params=config.params,
                           limit=config.limit, batch_size=config.batch_size, device=config.score.device,
                           overwrite=config.overwrite, progress=config.progress))
     recorded = read_json(config.out / "run.json")
-    return config.out / "pred", {"name": config.method, "params": recorded["params"], "mask": recorded["mask"],
-                                 "checkpoint": recorded.get("checkpoint"),
-                                 "checkpoint_sha256": recorded.get("checkpoint_sha256"),
-                                 "predictions": str(config.out / "pred"), "external": False,
-                                 **{k: v for k, v in recorded.items() if k.startswith(("trained_", "segmenter"))}}
+    pred_dir = (config.out / "pred").resolve()
+    return pred_dir, {"name": config.method, "params": recorded["params"], "mask": recorded["mask"],
+                      "checkpoint": recorded.get("checkpoint"), "checkpoint_sha256": recorded.get("checkpoint_sha256"),
+                      "predictions": str(pred_dir), "external": False,
+                      **{k: v for k, v in recorded.items() if k.startswith(("trained_", "segmenter"))}}
 
 
-def _load_batch(layout: DatasetLayout, pred_dir: Path, rows: list[dict[str, str]], labels: bool):
+def _predicted_masks(pred_dir: Path, method: dict[str, Any]) -> Path | None:
+    """The ``pred_mask/`` folder of a run whose method found the holes itself (``mask=predicted``)."""
+    if method.get("mask") != "predicted":
+        return None
+    folder = pred_dir.parent / "pred_mask"
+    if not folder.is_dir():
+        raise OccbenchError(f"{folder}: not found, but {pred_dir} holds predictions made with mask=predicted; the "
+                            "masks the method used are needed to composite and to score them (predict again)")
+    return folder
+
+
+@dataclass
+class _Batch:
+    rows: list[dict[str, str]]
+    pred: torch.Tensor
+    target: torch.Tensor
+    mask: torch.Tensor
+    fg: torch.Tensor | None
+    occluded: torch.Tensor
+    predicted_mask: torch.Tensor | None
+    notes: dict[str, list[str]]
+
+
+def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[str, str]], labels: bool,
+                mask_dir: Path | None) -> _Batch:
     """Predictions (with the conversions their files needed) and the dataset files, each dataset file checked
     against the sha256 the manifest records."""
     ids = [r["id"] for r in rows]
-    target = load_images([layout.file("target", i) for i in ids], [r["sha256_target"] for r in rows])
     notes: list[list[str]] = [[] for _ in ids]
-    pred = torch.stack([image_tensor(read_image(pred_dir / f"{i}.png", n)) for i, n in zip(ids, notes)])
-    mask = load_masks([layout.file("mask", i) for i in ids], [r["sha256_mask"] for r in rows])
-    fg = torch.stack([fg_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"] or None))
-                      for r in rows]) if labels else None
-    return (pred, target, mask, fg), {i: n for i, n in zip(ids, notes) if n}
+    pred = torch.stack([image_tensor(read_image(files[i], n)) for i, n in zip(ids, notes)])
+    return _Batch(
+        rows=rows, pred=pred,
+        target=load_images([layout.file("target", i) for i in ids], [r["sha256_target"] for r in rows]),
+        mask=load_masks([layout.file("mask", i) for i in ids], [r["sha256_mask"] for r in rows]),
+        fg=torch.stack([fg_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"] or None))
+                        for r in rows]) if labels else None,
+        occluded=load_images([layout.file("occluded", i) for i in ids], [r["sha256_occluded"] for r in rows]),
+        predicted_mask=load_masks([mask_dir / f"{i}.png" for i in ids]) if mask_dir is not None else None,
+        notes={i: n for i, n in zip(ids, notes) if n})
 
 
-def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]], pred_dir: Path,
-               labels: bool) -> tuple[StreamingAggregates, dict[str, list[str]]]:
+@dataclass
+class _PixelCheck:
+    """Tally of :func:`occbench.evaluate.checks.known_pixel_agreement` over the samples."""
+
+    allow_mismatch: bool
+    counts: dict[str, int] = field(default_factory=lambda: {"copies": 0, "regenerates": 0, "disagrees": 0})
+    disagreeing: list[str] = field(default_factory=list)
+
+    def add(self, batch: _Batch, pred_dir: Path) -> None:
+        hole = batch.mask if batch.predicted_mask is None else torch.maximum(batch.mask, batch.predicted_mask)
+        shares = known_pixel_agreement(batch.pred, batch.occluded, hole).tolist()
+        found = []
+        for row, share in zip(batch.rows, shares):
+            kind = classify_agreement(share)
+            self.counts[kind] += 1
+            if kind == "disagrees":
+                found.append(f"{row['id']} ({share:.1%})")
+        self.disagreeing += found
+        if found and not self.allow_mismatch:
+            raise OccbenchError(
+                f"{pred_dir}: the known pixels of {len(found)} predictions differ from this dataset's inputs in a "
+                f"region while matching elsewhere ({', '.join(found[:5])} of the pixels match): they were made for "
+                "other holes, most likely on another dataset. Predict on this dataset, or pass "
+                "--allow-pixel-mismatch to score them anyway (recorded)")
+
+    def record(self) -> dict[str, Any]:
+        return {"copies_known_pixels": self.counts["copies"], "regenerates": self.counts["regenerates"],
+                "disagrees": self.counts["disagrees"], "disagreeing_ids": self.disagreeing[:50],
+                "allowed": self.allow_mismatch,
+                "rule": f"exact match on known pixels farther than {BAND_FRACTION:.4g} of the image side from the "
+                        f"hole: >= {COPY_MIN:.1%} copies, < {REGENERATE_MAX:.0%} regenerates, otherwise disagrees"}
+
+
+def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]], files: dict[str, Path],
+               labels: bool, mask_dir: Path | None, check: _PixelCheck) -> tuple[StreamingAggregates,
+                                                                                 dict[str, list[str]]]:
     layout = DatasetLayout(config.data)
     aggregates = StreamingAggregates()
     converted: dict[str, list[str]] = {}
     device = config.score.device
     tmp = config.out / ".scores.csv.tmp"
+    pred_dir = next(iter(files.values())).parent
     batches = [rows[start : start + config.batch_size] for start in range(0, len(rows), config.batch_size)]
-    loaded = prefetch((batch, _load_batch(layout, pred_dir, batch, labels)) for batch in batches)
+    loaded = prefetch(_load_batch(layout, files, batch, labels, mask_dir) for batch in batches)
     with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc="evaluate", unit="img",
                                                    disable=not config.progress) as bar:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SCORE_COLUMNS)
-        for batch, (tensors, notes) in loaded:
-            converted.update(notes)
-            pred, target, mask, fg = (t.to(device) if t is not None else None for t in tensors)
+        for batch in loaded:
+            converted.update(batch.notes)
+            check.add(batch, pred_dir)
+            pred, target, mask = (t.to(device) for t in (batch.pred, batch.target, batch.mask))
+            fg = batch.fg.to(device) if batch.fg is not None else None
+            pm = batch.predicted_mask.to(device) if batch.predicted_mask is not None else None
             with torch.no_grad():
-                scores = scorer.score_batch(pred, target, mask, fg)
+                scores = scorer.score_batch(pred, target, mask, fg, pm)
             for (metric, region, mode), values in sorted(scores.items()):
-                for row, value in zip(batch, values.detach().cpu().double().tolist()):
+                for row, value in zip(batch.rows, values.detach().cpu().double().tolist()):
                     ratio = float(row["hole_ratio"])
                     writer.writerow((row["id"], row["generator"], row["hole_ratio"], metric, region, mode,
                                      "" if math.isnan(value) else repr(value)))
                     aggregates.add(generator=row["generator"], hole_ratio=ratio, metric=metric, region=region,
                                    mode=mode, value=value)
-            bar.update(len(batch))
+            bar.update(len(batch.rows))
     tmp.replace(config.out / "scores.csv")
     return aggregates, converted
 
 
 def evaluate(config: EvaluateConfig) -> dict[str, Any]:
-    """Score one method on one dataset; writes scores.csv and results.json into ``config.out``."""
+    """Score one method on one dataset; writes scores.csv and results.json into ``config.out``.
+
+    A failure leaves no new empty ``out`` folder behind.
+    """
+    existed = config.out.exists()
+    try:
+        return _evaluate(config)
+    except BaseException:
+        (config.out / ".scores.csv.tmp").unlink(missing_ok=True)
+        if not existed and config.out.is_dir() and not any(config.out.iterdir()):
+            config.out.rmdir()
+        raise
+
+
+def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
     info = read_dataset_info(config.data)
     rows = read_manifest(config.data, info)[: config.limit]
     if not rows:
         raise OccbenchError(f"{config.data}: the dataset has no samples to evaluate")
     scorer = Scorer(config.score)  # fail on missing weights before predicting
-    config.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     pred_dir, method = _predictions(config)
     predicted = time.perf_counter()
     protocol = info["protocol"]
-    warnings = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"], protocol["content_hash"],
-                                 dataset_fingerprint(config.data, info))
-    aggregates, converted = _score_all(config, scorer, rows, pred_dir, bool(info.get("labels")))
+    content = dataset_fingerprint(config.data, info)
+    warnings, files = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"],
+                                        protocol["content_hash"], content)
+    mask_dir = _predicted_masks(pred_dir, method)
+    if config.name:
+        method["display_name"] = config.name
+    config.out.mkdir(parents=True, exist_ok=True)
+    check = _PixelCheck(config.allow_pixel_mismatch)
+    aggregates, converted = _score_all(config, scorer, rows, files, bool(info.get("labels")), mask_dir, check)
+    if check.disagreeing:
+        warnings.append(f"{len(check.disagreeing)} predictions' known pixels disagree with this dataset's inputs "
+                        f"(--allow-pixel-mismatch), e.g. {check.disagreeing[0]}")
     if converted:
         kinds = sorted({note for notes in converted.values() for note in notes})
         warnings.append(f"{len(converted)} prediction files were not 8-bit RGB and were converted "
-                        f"({', '.join(kinds)}), e.g. {sorted(converted)[0]}.png")
+                        f"({', '.join(kinds)}), e.g. {sorted(converted)[0]}")
     dataset_metrics = scorer.dataset_metrics()
     timing = {"predict_s": round(predicted - started, 3), "score_s": round(time.perf_counter() - predicted, 3)}
     timing["scored_images_per_s"] = round(len(rows) / max(timing["score_s"], 1e-9), 3)
@@ -165,9 +263,9 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     results = {
         "format": RESULTS_FORMAT,
         "method": method,
-        "dataset": {"path": str(config.data), "protocol": protocol["name"], "version": protocol["version"],
-                    "content_hash": protocol["content_hash"], "samples": len(rows),
-                    "labels": bool(info.get("labels"))},
+        "dataset": {"path": str(Path(config.data).resolve()), "protocol": protocol["name"],
+                    "version": protocol["version"], "content_hash": protocol["content_hash"],
+                    "content_sha256": content, "samples": len(rows), "labels": bool(info.get("labels"))},
         "settings": {**{k: v for k, v in asdict(config.score).items() if k not in ("weights_dir", "explicit")},
                      "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit},
         "provenance": {"occbench_version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
@@ -179,6 +277,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                        "random_weights": scorer.random_weights
                        + (["training VGG (the checkpoint was trained with random VGG weights)"]
                           if method.get("trained_random_vgg") else [])},
+        "pixel_check": check.record(),
         "warnings": scorer.warnings + warnings,
         **aggregates.to_results({name: info_.better for name, info_ in METRIC_INFO.items()}),
         "dataset_metrics": dataset_metrics,

@@ -69,6 +69,19 @@ def composite(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     return mask * pred + (1 - mask) * target
 
 
+def mask_agreement(predicted: torch.Tensor, truth: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-image IoU, precision and recall (float64 ``(B,)``) of a predicted hole mask against the dataset's
+    (both ``(B, 1, H, W)``, 1 = hole). Empty unions give IoU 1; no predicted (true) holes give precision
+    (recall) NaN."""
+    p, t = predicted.flatten(1) > 0.5, truth.flatten(1) > 0.5
+    inter = (p & t).sum(1).double()
+    union, n_pred, n_true = (p | t).sum(1).double(), p.sum(1).double(), t.sum(1).double()
+    nan = torch.full_like(inter, float("nan"))
+    return {"mask_iou": torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(inter)).cpu(),
+            "mask_precision": torch.where(n_pred > 0, inter / n_pred.clamp_min(1), nan).cpu(),
+            "mask_recall": torch.where(n_true > 0, inter / n_true.clamp_min(1), nan).cpu()}
+
+
 @dataclass
 class Scorer:
     """Holds the metric back-ends for one evaluation and scores batch after batch."""
@@ -94,6 +107,7 @@ class Scorer:
 
             self.identity_cache = FeatureCache(self.identity.cache_namespace())
         self.raw_equals_composite = 0  # samples whose raw output already was its composite
+        self._noted: set[str] = set()
 
     def _try(self, metric: str, factory):
         try:
@@ -177,10 +191,18 @@ class Scorer:
         return {key: value.cpu() for key, value in scores.items()}, features
 
     def score_batch(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                    fg: torch.Tensor | None) -> dict[tuple[str, str, str], torch.Tensor]:
-        """Per-image scores of one batch for every (metric, region, mode); feeds the FID/KID feature sets."""
+                    fg: torch.Tensor | None, predicted_mask: torch.Tensor | None = None
+                    ) -> dict[tuple[str, str, str], torch.Tensor]:
+        """Per-image scores of one batch for every (metric, region, mode); feeds the FID/KID feature sets.
+
+        ``mask`` is the dataset's hole mask: it defines the regions. ``predicted_mask``: the hole a method found
+        itself (``mask=predicted``); the composite then pastes the target back through it, as the method's own
+        pipeline would, and its agreement with ``mask`` is scored (``mask_iou``, ``mask_precision``,
+        ``mask_recall``, in every mode).
+        """
         s = self.settings
         m = binarize(mask).to(pred.device, pred.dtype)
+        pm = None if predicted_mask is None else binarize(predicted_mask).to(pred.device, pred.dtype)
         fg = None if fg is None else binarize(fg).to(pred.device)
         weights = region_weights(m, fg, regions=s.regions, boundary_px=s.boundary_px)
         faces = self.identity.prepare(target, self.identity_cache) if self.identity is not None else None
@@ -190,10 +212,11 @@ class Scorer:
         if "raw" in s.modes:
             results["raw"] = self._score_images(pred, target, m, fg, weights, s.regions, faces)
         if "composite" in s.modes:
-            comp = composite(pred, target, m)
+            comp = composite(pred, target, m if pm is None else pm)
             if "raw" in results:
+                # zero_outside images are the same in both modes only when the composite used the dataset's mask
                 results["composite"] = self._composite_from_raw(pred, comp, target, m, fg, weights, faces,
-                                                                results["raw"])
+                                                                results["raw"], share_zero_outside=pm is None)
             else:
                 results["composite"] = self._score_images(comp, target, m, fg, weights, s.regions, faces)
         out: dict[tuple[str, str, str], torch.Tensor] = {}
@@ -202,19 +225,22 @@ class Scorer:
                 self.inception.add(f"{mode}/{region}", feats)
             for (metric, region), values in scores.items():
                 out[(metric, region, mode)] = values
+            if pm is not None:
+                for metric, values in mask_agreement(pm, m).items():
+                    out[(metric, "whole", mode)] = values
         return out
 
-    def _composite_from_raw(self, pred, comp, target, m, fg, weights, faces, raw: tuple[Scores, Features]
-                            ) -> tuple[Scores, Features]:
+    def _composite_from_raw(self, pred, comp, target, m, fg, weights, faces, raw: tuple[Scores, Features],
+                            share_zero_outside: bool = True) -> tuple[Scores, Features]:
         """Composite-mode results: raw results where the composite equals the raw output, and for
-        ``zero_outside``; the other samples' other regions scored again."""
+        ``zero_outside`` (when the composite used the dataset's mask); the other samples scored again."""
         raw_scores, raw_features = raw
         differs = (pred != comp).flatten(1).any(1)
         self.raw_equals_composite += int((~differs).sum())
         scores = {key: value.clone() for key, value in raw_scores.items()}
         features = {region: value.copy() for region, value in raw_features.items()}
         idx = differs.nonzero().squeeze(1)
-        regions = tuple(r for r in self.settings.regions if r != "zero_outside")
+        regions = tuple(r for r in self.settings.regions if r != "zero_outside" or not share_zero_outside)
         if len(idx) and regions:
             sub = self._score_images(comp[idx], target[idx], m[idx], None if fg is None else fg[idx],
                                      {r: w[idx] for r, w in weights.items()}, regions,
@@ -235,6 +261,10 @@ class Scorer:
             for region in self._distribution_regions():
                 real, fake = f"real/{region}", f"{mode}/{region}"
                 count = self.inception.count(fake)
+                if mode == "composite" and count >= 2 and "raw" in self.settings.modes and \
+                        self.inception.same_features(fake, f"raw/{region}"):  # every composite was its raw output
+                    rows += [{**row, "mode": mode} for row in rows if row["region"] == region and row["mode"] == "raw"]
+                    continue
                 if count < 2:  # a covariance needs two samples
                     self.warnings.append(f"FID/KID ({mode}, {region}) need at least 2 samples, got {count}: "
                                          "not computed")
@@ -247,8 +277,15 @@ class Scorer:
                                  "count": count, "better": METRIC_INFO["fid"].better})
                 if "kid" in self.metrics:
                     mean, std = self.inception.kid(real, fake)
+                    size = self.inception.kid_subset_size_for(real, fake)
                     rows.append({"metric": "kid", "region": region, "mode": mode, "value": _finite_or_none(mean),
-                                 "std": _finite_or_none(std), "count": count, "better": METRIC_INFO["kid"].better})
+                                 "std": _finite_or_none(std), "count": count, "subset_size": size,
+                                 "better": METRIC_INFO["kid"].better})
+                    if size < self.settings.kid_subset_size and f"kid-subsets-{size}" not in self._noted:
+                        self._noted.add(f"kid-subsets-{size}")
+                        self.warnings.append(f"KID uses subsets of {size} images (half of the {count} available, "
+                                             f"fewer than the standard {self.settings.kid_subset_size}); its std is "
+                                             "over those subsets")
         return rows
 
 

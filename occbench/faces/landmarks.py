@@ -1,4 +1,4 @@
-"""Face detection and dlib 68-point landmarks (DESIGN §2: 0–16 jaw, 17–26 brows, 27–30 nose bridge,
+"""Face detection and dlib 68-point landmarks (docs/conventions.md §2: 0–16 jaw, 17–26 brows, 27–30 nose bridge,
 31–35 nostrils, 36–47 eyes, 48–67 mouth; "left" here is image left, the subject's right).
 
 Detection runs dlib's HOG frontal face detector on a copy of the image downscaled so that its longer side is

@@ -1,7 +1,7 @@
 """The generator interface.
 
 A generator turns a target (RGB uint8 at protocol resolution, plus optional labels) into an occluded
-sample, drawing all randomness from the ``rng`` it is given (seeded per sample, DESIGN §3).
+sample, drawing all randomness from the ``rng`` it is given (seeded per sample, docs/conventions.md §3).
 Masks in memory are uint8 ``(H, W)`` with **1 = occluded / missing** (written to disk as 255).
 
 Hole-mask generators only implement :meth:`HoleMaskGenerator.make_mask`; the occluded image is the

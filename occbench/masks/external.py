@@ -1,6 +1,6 @@
 """Hole masks from a folder of image files the user brings (NVIDIA irregular test set, QD-IMD, MAT masks).
 
-Polarity is never guessed (DESIGN §2): ``polarity`` is required. "white_hole": pixels >= ``threshold`` are
+Polarity is never guessed (docs/conventions.md §2): ``polarity`` is required. "white_hole": pixels >= ``threshold`` are
 holes (NVIDIA PConv masks, 255 = hole). "black_hole": pixels < ``threshold`` are holes (QD-IMD and MAT,
 0 = hole). As a guard, ``check_polarity`` fails when the median hole ratio over the folder, under the
 declared polarity, exceeds 0.6 (NVIDIA and QD-IMD stay below it; inverted masks do not). Large-hole sets

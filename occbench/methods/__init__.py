@@ -1,4 +1,4 @@
-"""Inpainting methods (DESIGN §4). Registry: METHODS."""
+"""Inpainting methods (docs/conventions.md §4). Registry: METHODS."""
 
 from occbench.methods.base import ImageMethod, Method
 

@@ -1,4 +1,4 @@
-"""The method interface (DESIGN §4).
+"""The method interface (docs/conventions.md §4).
 
 A method maps ``(occluded, mask, extras) -> prediction`` on float32 tensors in [0, 1]:
 ``occluded`` and the prediction are ``(B, 3, H, W)``, ``mask`` is ``(B, 1, H, W)`` with 1 = hole.
@@ -40,6 +40,13 @@ class Method(ABC):
     @abstractmethod
     def predict(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any] | None = None) -> torch.Tensor:
         """Return the prediction ``(B, 3, H, W)`` float32 in [0, 1]."""
+
+    def predict_with_mask(self, occluded: torch.Tensor, mask: torch.Tensor,
+                          extras: dict[str, Any] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prediction and the hole mask ``(B, 1, H, W)`` it was made with: the given mask, or, for a method
+        that finds the occlusion itself (``mask=predicted``), its own (saved beside the predictions and used to
+        composite them)."""
+        return self.predict(occluded, mask, extras), mask
 
     def to(self, device: str | torch.device) -> Method:
         """Move weights to ``device``; methods without weights ignore it."""

@@ -77,12 +77,17 @@ def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch:
     """Predict and write one batch; a failing batch is retried sample by sample to isolate the bad one."""
     try:
         occluded, mask, extras = loaded if loaded is not None else _load_batch(layout, batch, with_labels)
-        outputs = images_uint8(method.predict(occluded.to(device), mask.to(device), extras))
+        output, used = method.predict_with_mask(occluded.to(device), mask.to(device), extras)
+        outputs = images_uint8(output)
     except (SampleError, ValueError, RuntimeError) as exc:
         if len(batch) > 1:
             return [row for r in batch for row in _predict_batch(method, layout, pred_dir, [r], device, with_labels)]
         return [{"id": batch[0]["id"], "reason": str(exc) if isinstance(exc, SampleError)
                  else f"{type(exc).__name__}: {exc}"}]
+    if getattr(method, "mask", "given") == "predicted":  # the holes the method found: composite and score with them
+        holes = ((used.detach().cpu()[:, 0] > 0.5).to(torch.uint8) * 255).numpy()
+        for row, hole in zip(batch, holes):
+            write_png(pred_dir.parent / "pred_mask" / f"{row['id']}.png", hole)
     for row, output in zip(batch, outputs):
         write_png(pred_dir / f"{row['id']}.png", output)
     return []
@@ -113,6 +118,7 @@ def claim_run_folder(out: Path, run_info: dict[str, Any], overwrite: bool) -> No
             raise OccbenchError(f"{out}: holds {existing} predictions of {origin}; this run is {_describe(run_info)}. "
                                 "Use another --out, or pass --overwrite to replace them")
         shutil.rmtree(pred_dir, ignore_errors=True)
+        shutil.rmtree(out / "pred_mask", ignore_errors=True)
     (out / "failed.csv").unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(run_json, (json.dumps(run_info, indent=2, sort_keys=True) + "\n").encode())

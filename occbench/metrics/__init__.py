@@ -1,6 +1,6 @@
 """Per-image and dataset-level metrics for occluded-face inpainting, region-aware.
 
-Conventions shared by every metric module (DESIGN §2, §5; names and units in ``docs/results.md``):
+Conventions shared by every metric module (docs/conventions.md §2, §5; names and units in ``docs/results.md``):
 
 - images ``pred`` / ``target``: float32 torch tensors ``(B, 3, H, W)`` in ``[0, data_range]`` (``data_range``
   is 1.0 for occbench's in-memory images);
@@ -27,6 +27,7 @@ This module stays light (no torch import): import :mod:`occbench.metrics.pixel` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,36 +49,77 @@ OUTPUT_MODES: tuple[str, ...] = ("raw", "composite")
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """Static description of one metric: its unit, better direction, supported regions and kind."""
+    """Static description of one metric, read by evaluation and by every table and plot.
+
+    ``unit``: what the number means; ``display``: its column name; ``axis_unit``: a short unit for axis labels
+    ("" when unitless); ``decimals``: digits printed; ``scale``: factor applied for display (KID is printed
+    ×10³, as the inpainting literature does), stated in headers.
+    """
 
     name: str
     unit: str
     better: Literal["higher", "lower"]
     regions: tuple[str, ...]
     kind: Literal["image", "dataset"]
+    display: str
+    axis_unit: str = ""
+    decimals: int = 4
+    scale: float = 1.0
+
+    def header(self) -> str:
+        """Column name with its display scale, e.g. "KID×10³"."""
+        return self.display + ("" if self.scale == 1 else f"×10{_superscript(round(math.log10(self.scale)))}")
+
+
+def _superscript(power: int) -> str:
+    return str(power).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 METRIC_INFO: dict[str, MetricInfo] = {
     info.name: info
     for info in (
-        MetricInfo("psnr", "dB (data range 1.0 on [0, 1] images, i.e. 255 on 0-255)", "higher", ALL_REGIONS, "image"),
-        MetricInfo("ssim", "unitless, at most 1 (Gaussian window sigma 1.5, 11 px)", "higher", ALL_REGIONS, "image"),
-        MetricInfo("ms_ssim", "unitless, at most 1 (5 scales; needs H, W >= 176 px)", "higher", _WHOLE_ZERO, "image"),
-        MetricInfo("rmse", "0-255 scale (root of the per-image MSE)", "lower", ALL_REGIONS, "image"),
-        MetricInfo("mae", "0-255 scale", "lower", ALL_REGIONS, "image"),
-        MetricInfo("mse", "0-255 scale, squared", "lower", ALL_REGIONS, "image"),
-        MetricInfo("l1", "0-1 scale (mean absolute error / data range)", "lower", ALL_REGIONS, "image"),
-        MetricInfo("lpips", "unitless distance (LPIPS v0.1, AlexNet trunk by default)", "lower", ALL_REGIONS, "image"),
-        MetricInfo("fid", "Frechet distance of Inception-v3 pool features", "lower", _WHOLE_ZERO, "dataset"),
-        MetricInfo("kid", "squared MMD of Inception-v3 features (x1, mean over subsets)", "lower", _WHOLE_ZERO,
-                   "dataset"),
-        MetricInfo("identity", "cosine similarity of dlib face descriptors, -1..1", "higher", ("whole",), "image"),
-        MetricInfo("identity_distance", "Euclidean distance of dlib face descriptors", "lower", ("whole",), "image"),
+        MetricInfo("psnr", "dB (data range 1.0 on [0, 1] images, i.e. 255 on 0-255)", "higher", ALL_REGIONS, "image",
+                   "PSNR", "dB", 2),
+        MetricInfo("ssim", "unitless, at most 1 (Gaussian window sigma 1.5, 11 px)", "higher", ALL_REGIONS, "image",
+                   "SSIM"),
+        MetricInfo("ms_ssim", "unitless, at most 1 (5 scales; needs H, W >= 176 px)", "higher", _WHOLE_ZERO, "image",
+                   "MS-SSIM"),
+        MetricInfo("rmse", "0-255 scale (root of the per-image MSE)", "lower", ALL_REGIONS, "image", "RMSE", "0–255",
+                   2),
+        MetricInfo("mae", "0-255 scale", "lower", ALL_REGIONS, "image", "MAE", "0–255", 2),
+        MetricInfo("mse", "0-255 scale, squared", "lower", ALL_REGIONS, "image", "MSE", "0–255²", 2),
+        MetricInfo("l1", "0-1 scale (mean absolute error / data range)", "lower", ALL_REGIONS, "image", "L1", "0–1"),
+        MetricInfo("lpips", "unitless distance (LPIPS v0.1, AlexNet trunk by default)", "lower", ALL_REGIONS, "image",
+                   "LPIPS"),
+        MetricInfo("fid", "Frechet distance of Inception-v3 pool features", "lower", _WHOLE_ZERO, "dataset", "FID",
+                   "", 2),
+        MetricInfo("kid", "squared MMD of Inception-v3 features (x1 in results, mean over subsets)", "lower",
+                   _WHOLE_ZERO, "dataset", "KID", "", 2, 1000.0),
+        MetricInfo("identity", "cosine similarity of dlib face descriptors, -1..1", "higher", ("whole",), "image",
+                   "ID sim"),
+        MetricInfo("identity_distance", "Euclidean distance of dlib face descriptors", "lower", ("whole",), "image",
+                   "ID dist"),
+        MetricInfo("mask_iou", "intersection over union of the predicted and the dataset's mask, 0..1", "higher",
+                   ("whole",), "image", "mask IoU"),
+        MetricInfo("mask_precision", "share of predicted hole pixels that are dataset hole pixels, 0..1", "higher",
+                   ("whole",), "image", "mask prec."),
+        MetricInfo("mask_recall", "share of dataset hole pixels the predicted mask covers, 0..1", "higher",
+                   ("whole",), "image", "mask rec."),
     )
 }
+
+
+def metric_info(name: str) -> MetricInfo:
+    """The record of ``name``; unknown names (a third party's metric in results) get a neutral one."""
+    return METRIC_INFO.get(name) or MetricInfo(name, "", "lower", ALL_REGIONS, "image", name)
+
 
 PIXEL_METRICS: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "rmse", "mae", "mse", "l1")
 DEFAULT_METRICS: tuple[str, ...] = (*PIXEL_METRICS, "lpips", "fid", "kid", "identity")
 """What ``evaluate`` scores by default (``identity`` also yields ``identity_distance``)."""
 
-__all__ = ["ALL_REGIONS", "DEFAULT_METRICS", "METRIC_INFO", "MetricInfo", "OUTPUT_MODES", "PIXEL_METRICS"]
+MASK_METRICS: tuple[str, ...] = ("mask_iou", "mask_precision", "mask_recall")
+"""Scored when a method predicted its own mask (``mask=predicted``), against the dataset's mask."""
+
+__all__ = ["ALL_REGIONS", "DEFAULT_METRICS", "MASK_METRICS", "METRIC_INFO", "MetricInfo", "OUTPUT_MODES",
+           "PIXEL_METRICS", "metric_info"]

@@ -81,11 +81,12 @@ class _FeatureSet:
         self.count = 0
         self.chunks: list[np.ndarray] = []
         self.sqrt_cov: np.ndarray | None = None  # cached sqrt of the covariance (when used as the real set)
+        self._moments: tuple[np.ndarray, np.ndarray] | None = None
 
     def add(self, features: np.ndarray) -> None:
         self.count += len(features)
         self.chunks.append(features.astype(np.float32))
-        self.sqrt_cov = None
+        self.sqrt_cov = self._moments = None
 
     def features(self) -> np.ndarray:
         if len(self.chunks) > 1:
@@ -93,7 +94,13 @@ class _FeatureSet:
         return self.chunks[0]
 
     def mean_cov(self, rows: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-        """Mean (D,) and unbiased covariance (D, D) in float64, centred and accumulated ``rows`` at a time."""
+        """Mean (D,) and unbiased covariance (D, D) in float64, centred and accumulated ``rows`` at a time
+        (computed once per set)."""
+        if self._moments is None:
+            self._moments = self._mean_cov(rows)
+        return self._moments
+
+    def _mean_cov(self, rows: int) -> tuple[np.ndarray, np.ndarray]:
         feats = self.features()
         mean = feats.mean(0, dtype=np.float64)
         cov = np.zeros((feats.shape[1],) * 2, dtype=np.float64)
@@ -110,8 +117,8 @@ class InceptionFeatureStats:
         weights_dir: extra folder to search first for ``weights-inception-2015-12-05-6726825d.pth``
             (see :func:`occbench.weights.find_weights`); raises MissingWeightsError when not found.
         device: torch device that runs Inception; statistics are kept on the CPU.
-        kid_subset_size: images per KID subset (torchmetrics' default 1000); ``min(kid_subset_size, n)``
-            is used when a set is smaller.
+        kid_subset_size: images per KID subset (torchmetrics' default 1000); half the smaller set is used
+            when a set has fewer images (see :meth:`kid_subset_size_for`).
         kid_subsets: number of KID subsets (torchmetrics' default 100).
         seed: seed of the numpy Generator that draws KID subsets (a fresh one per :meth:`kid` call,
             so repeated calls agree; global RNG is never used).
@@ -176,6 +183,11 @@ class InceptionFeatureStats:
                                 f" (sets: {sorted(self._sets)})")
         return self._sets[set_name]
 
+    def same_features(self, a: str, b: str) -> bool:
+        """Whether two sets hold exactly the same features (then every distance to a third set is the same)."""
+        first, second = self._get(a), self._get(b)
+        return first.count == second.count and np.array_equal(first.features(), second.features())
+
     def fid(self, real: str, fake: str) -> float:
         """Fréchet Inception Distance between two sets (>= 0 up to rounding, lower is better; unitless)."""
         real_set, fake_set = self._get(real), self._get(fake)
@@ -187,10 +199,16 @@ class InceptionFeatureStats:
             real_set.sqrt_cov = _sqrt_psd(cov_real)
         return frechet_distance(mean_real, cov_real, mean_fake, cov_fake, sqrt_real=real_set.sqrt_cov)
 
+    def kid_subset_size_for(self, real: str, fake: str) -> int:
+        """Images per KID subset: ``kid_subset_size``, or half the smaller set when a set has fewer images
+        (subsets of a whole set would all be the same draw, and their standard deviation a rounding error)."""
+        smallest = min(self.count(real), self.count(fake))
+        return self.kid_subset_size if smallest >= self.kid_subset_size else max(2, smallest // 2)
+
     def kid(self, real: str, fake: str) -> tuple[float, float]:
         """Kernel Inception Distance (mean, std over subsets; population std as torchmetrics; lower is better).
 
-        Each subset draws ``min(kid_subset_size, n_real, n_fake)`` images without replacement from each set.
+        Each subset draws :meth:`kid_subset_size_for` images without replacement from each set.
         The MMD is computed in float64 with torchmetrics' ``poly_mmd`` (degree 3, gamma 1/2048, coef 1).
         """
         ensure_torchvision_importable()
@@ -198,7 +216,7 @@ class InceptionFeatureStats:
 
         feats_real = torch.from_numpy(self._get(real).features()).double()
         feats_fake = torch.from_numpy(self._get(fake).features()).double()
-        size = min(self.kid_subset_size, len(feats_real), len(feats_fake))
+        size = self.kid_subset_size_for(real, fake)
         rng = np.random.default_rng(self.seed)
         scores = []
         for _ in range(self.kid_subsets):

@@ -64,7 +64,7 @@ class LPIPSScorer:
             raise ValueError(f"Expected `net` in {sorted(_NETS)}, but got {net!r}")
         self.net, self.weights_key = _NETS[net]
         try:
-            self.trunk_path: Path | None = find_weights(self.weights_key, weights_dir)
+            self.trunk_path: Path | None = find_weights(self.weights_key, weights_dir, "--allow-random-lpips")
         except MissingWeightsError:
             if not allow_random_trunk:
                 raise

@@ -1,4 +1,4 @@
-"""Metric regions as weight maps built from the hole mask and the foreground map (DESIGN §5).
+"""Metric regions as weight maps built from the hole mask and the foreground map (docs/conventions.md §5).
 
 Conventions: ``mask`` and ``fg`` are ``(B, 1, H, W)`` tensors, binarised at 0.5 (bool, 0/1 float and 0/1 or
 0/255 uint8 all work): ``mask`` 1 = hole (occluded / missing), ``fg`` 1 = foreground (CelebAMask-HQ classes

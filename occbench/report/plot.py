@@ -2,6 +2,9 @@
 
 Figures are built on matplotlib's Agg canvas without pyplot (no global state, nothing shown); each ``plot_*``
 writes ``<out>.png`` (150 dpi) and ``<out>.pdf`` and returns both paths. ``figure_*`` return the Figure itself.
+A method keeps its colour in every figure of a run set (colours follow the order of the runs as given, not
+the rows a figure happens to show). Bin curves carry 95 % confidence intervals as error bars and the number
+of images under each bin; bins with fewer than :data:`MIN_BIN_COUNT` images are drawn hollow and noted.
 """
 
 from __future__ import annotations
@@ -16,16 +19,24 @@ from matplotlib.figure import Figure
 
 from occbench.errors import OccbenchError
 from occbench.image_io import read_gray, read_image
-from occbench.report.results import HIGHER_IS_BETTER, SOURCE_KEY, method_labels, select_protocol
-from occbench.report.table import NAMES
+from occbench.metrics import metric_info
+from occbench.report.results import SOURCE_KEY, ci95_half_width, method_labels, select_protocol
 
-UNITS = {"psnr": "dB", "mae": "0–255", "rmse": "0–255", "mse": "0–255", "l1": "0–1"}
+MIN_BIN_COUNT = 30  # fewer images than this in a bin: its mean is too uncertain to compare methods on
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf")  # matplotlib's tab10
 
 
 def axis_label(metric: str) -> str:
-    """E.g. "PSNR (dB) ↑", "LPIPS ↓"."""
-    unit = f" ({UNITS[metric]})" if metric in UNITS else ""
-    return f"{NAMES.get(metric, metric)}{unit} {'↑' if metric in HIGHER_IS_BETTER else '↓'}"
+    """E.g. "PSNR (dB) ↑", "LPIPS ↓", "KID×10³ ↓"."""
+    info = metric_info(metric)
+    unit = f" ({info.axis_unit})" if info.axis_unit else ""
+    return f"{info.header()}{unit} {'↑' if info.better == 'higher' else '↓'}"
+
+
+def method_colors(methods: Sequence[str]) -> dict[str, str]:
+    """A colour per method label, by position in the run set (the same in every figure of that set)."""
+    return {method: PALETTE[i % len(PALETTE)] for i, method in enumerate(dict.fromkeys(methods))}
 
 
 def _new_figure(width: float, height: float) -> Figure:
@@ -46,7 +57,8 @@ def save_figure(figure: Figure, out: Path) -> list[Path]:
     return paths
 
 
-def _select(frame: pd.DataFrame, metric: str, region: str, mode: str, protocol: str | None) -> pd.DataFrame:
+def _select(frame: pd.DataFrame, metric: str, region: str, mode: str,
+            protocol: str | list[str] | None) -> pd.DataFrame:
     frame = select_protocol(frame, protocol)
     rows = frame[(frame["metric"] == metric) & (frame["region"] == region) & (frame["mode"] == mode)]
     if rows.empty:
@@ -60,26 +72,44 @@ def _title(region: str, mode: str, rows: pd.DataFrame) -> str:
     return f"{region} region, {mode} outputs ({rows['protocol'].iloc[0]})"
 
 
+def _bin_tick(name: str, counts: pd.Series) -> str:
+    counts = counts.dropna().astype(int)
+    if counts.empty:
+        return name
+    low, high = int(counts.min()), int(counts.max())
+    return f"{name}\nn={low}" if low == high else f"{name}\nn={low}–{high}"
+
+
 def figure_bins(frame_bins: pd.DataFrame, *, metric: str, region: str, mode: str,
-                protocol: str | None = None) -> Figure:
-    """Metric vs hole-ratio bin: one line with markers per method, sample count ``n=`` at each point."""
+                protocol: str | list[str] | None = None) -> Figure:
+    """Metric vs hole-ratio bin: one line per method with 95 % CI error bars; images per bin under its tick."""
+    colors = method_colors(frame_bins["method"])
     rows = _select(frame_bins, metric, region, mode, protocol)
     bins = rows.drop_duplicates("bin").sort_values(["lo", "hi"])["bin"].tolist()
     position = {name: i for i, name in enumerate(bins)}
-    figure = _new_figure(max(5.0, 0.8 * len(bins) + 2), 3.6)
+    figure = _new_figure(max(5.0, 0.9 * len(bins) + 2), 3.9)
     ax = figure.add_subplot()
-    for method, group in rows.groupby("method", sort=False):
-        group = group.drop_duplicates("bin").sort_values("lo")
-        x = [position[b] for b in group["bin"]]
-        (line,) = ax.plot(x, group["value"].to_numpy(float), marker="o", label=str(method))
-        for xi, yi, n in zip(x, group["value"], group["count"]):
-            if pd.notna(yi):
-                ax.annotate(f"n={n}", (xi, yi), textcoords="offset points", xytext=(0, 6), ha="center",
-                            fontsize=7, color=line.get_color())
-    ax.set_xticks(range(len(bins)), bins, rotation=30 if len(bins) > 6 else 0)
-    ax.set_xlabel(f"hole-to-image ratio ({rows['scheme'].iloc[0]} bins)")
+    methods = list(dict.fromkeys(rows["method"]))
+    scale = metric_info(metric).scale
+    small = False
+    for k, method in enumerate(methods):
+        group = rows[rows["method"] == method].drop_duplicates("bin").sort_values("lo")
+        x = np.array([position[b] for b in group["bin"]], float) + (k - (len(methods) - 1) / 2) * 0.06
+        y = group["value"].to_numpy(float) * scale
+        err = np.array([ci95_half_width(s, n) for s, n in zip(group["std"], group["count"])]) * scale
+        color = colors[method]
+        ax.errorbar(x, y, yerr=np.nan_to_num(err), color=color, marker="none", capsize=3, label=str(method))
+        few = group["count"].fillna(0).to_numpy(int) < MIN_BIN_COUNT
+        small |= bool(few.any())
+        ax.scatter(x[~few], y[~few], color=color, zorder=3, s=22)
+        ax.scatter(x[few], y[few], facecolors="white", edgecolors=color, zorder=3, s=22)
+    ticks = [_bin_tick(b, rows.loc[rows["bin"] == b, "count"]) for b in bins]
+    ax.set_xticks(range(len(bins)), ticks, fontsize=7)
+    note = f"\nhollow markers: bins with fewer than {MIN_BIN_COUNT} images (too few to compare methods on)"
+    ax.set_xlabel(f"hole-to-image ratio ({rows['scheme'].iloc[0]} bins); n = images per bin" + (note if small else ""),
+                  fontsize=9)
     ax.set_ylabel(axis_label(metric))
-    ax.set_title(_title(region, mode, rows), fontsize=9)
+    ax.set_title(_title(region, mode, rows) + "; error bars: 95% CI", fontsize=9)
     ax.grid(alpha=0.3)
     ax.margins(x=0.08, y=0.12)
     ax.legend(fontsize=8)
@@ -87,14 +117,15 @@ def figure_bins(frame_bins: pd.DataFrame, *, metric: str, region: str, mode: str
 
 
 def plot_bins(frame_bins: pd.DataFrame, *, metric: str, region: str, mode: str, out: Path,
-              protocol: str | None = None) -> list[Path]:
+              protocol: str | list[str] | None = None) -> list[Path]:
     """Write the hole-ratio bin plot (see ``figure_bins``) as ``out.png`` and ``out.pdf``."""
     return save_figure(figure_bins(frame_bins, metric=metric, region=region, mode=mode, protocol=protocol), out)
 
 
 def figure_generators(frame_gen: pd.DataFrame, *, metric: str, region: str, mode: str,
-                      protocol: str | None = None) -> Figure:
+                      protocol: str | list[str] | None = None) -> Figure:
     """Grouped bars: one group per generator (mask family), one bar per method, ``n=`` above each bar."""
+    colors = method_colors(frame_gen["method"])
     rows = _select(frame_gen, metric, region, mode, protocol)
     generators = sorted(rows["generator"].unique())
     methods = list(dict.fromkeys(rows["method"]))
@@ -105,7 +136,8 @@ def figure_generators(frame_gen: pd.DataFrame, *, metric: str, region: str, mode
         group = rows[rows["method"] == method].drop_duplicates("generator").set_index("generator")
         group = group.reindex(generators)
         x = np.arange(len(generators)) + (i - (len(methods) - 1) / 2) * width
-        bars = ax.bar(x, group["value"].to_numpy(float), width, label=method)
+        bars = ax.bar(x, group["value"].to_numpy(float) * metric_info(metric).scale, width, label=method,
+                      color=colors[method])
         labels = [f"n={n}" if pd.notna(n) else "" for n in group["count"]]
         ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
     ax.set_xticks(range(len(generators)), generators)
@@ -118,45 +150,47 @@ def figure_generators(frame_gen: pd.DataFrame, *, metric: str, region: str, mode
 
 
 def plot_generators(frame_gen: pd.DataFrame, *, metric: str, region: str, mode: str, out: Path,
-                    protocol: str | None = None) -> list[Path]:
+                    protocol: str | list[str] | None = None) -> list[Path]:
     """Write the per-generator bar plot (see ``figure_generators``) as ``out.png`` and ``out.pdf``."""
     return save_figure(figure_generators(frame_gen, metric=metric, region=region, mode=mode, protocol=protocol), out)
 
 
-def _resolve(path: str | None, results: dict) -> Path | None:
-    """A path as recorded, else relative to the results file's folder."""
-    if not path:
-        return None
-    candidate = Path(path)
-    source = results.get(SOURCE_KEY)
-    if not candidate.exists() and not candidate.is_absolute() and source:
-        relative = Path(source).parent / candidate
-        if relative.exists():
-            return relative
-    return candidate
+def _dataset_folder(runs: list[dict], data: Path | None) -> Path:
+    """The one dataset the runs were scored on: ``data`` if given, else the absolute path results record; its
+    content must be the one the results name (``dataset.content_sha256``)."""
+    from occbench.dataset.layout import dataset_fingerprint, read_dataset_info
 
-
-def _folders(runs: list[dict]) -> tuple[Path, list[Path]]:
-    hashes = {r["dataset"].get("content_hash") for r in runs} - {None}
-    data = [_resolve(r["dataset"].get("path"), r) for r in runs]
-    if len(hashes) > 1 or (not hashes and len({str(d) for d in data}) > 1):
+    digests = {r["dataset"].get("content_sha256") for r in runs} - {None}
+    protocols = {r["dataset"].get("content_hash") for r in runs} - {None}
+    if len(digests) > 1 or len(protocols) > 1:
         raise OccbenchError("the runs were evaluated on different datasets; a grid needs one dataset")
-    if data[0] is None or not data[0].is_dir():
-        raise OccbenchError(f"{runs[0].get(SOURCE_KEY, 'results')}: dataset.path {data[0]} is not a folder")
+    source = runs[0].get(SOURCE_KEY, "results.json")
+    folder = Path(data) if data is not None else Path(str(runs[0]["dataset"].get("path") or ""))
+    if not folder.is_dir():
+        raise OccbenchError(f"{source}: the dataset folder it records, {folder}, does not exist (moved?); pass "
+                            "--data DIR with the folder's new place")
+    if digests and dataset_fingerprint(folder, read_dataset_info(folder)) not in digests:
+        raise OccbenchError(f"{folder}: not the dataset {source} was scored on (its content sha256 differs)")
+    return folder
+
+
+def _folders(runs: list[dict], data: Path | None = None) -> tuple[Path, list[Path]]:
+    folder = _dataset_folder(runs, data)
     preds = []
     for results in runs:
-        pred = _resolve(results["method"].get("predictions"), results)
-        if pred is None and results.get(SOURCE_KEY):
-            pred = Path(results[SOURCE_KEY]).parent / "pred"
+        recorded = results["method"].get("predictions")
+        pred = Path(recorded) if recorded else None
+        if (pred is None or not pred.is_dir()) and results.get(SOURCE_KEY):
+            pred = Path(results[SOURCE_KEY]).parent / "pred"  # a run folder moved with its results
         if pred is None or not pred.is_dir():
-            raise OccbenchError(f"{results.get(SOURCE_KEY, 'results')}: predictions folder {pred} not found")
+            raise OccbenchError(f"{results.get(SOURCE_KEY, 'results')}: predictions folder {recorded} not found")
         preds.append(pred)
-    return data[0], preds
+    return folder, preds
 
 
-def default_ids(runs: list[dict], count: int = 4) -> list[str]:
+def default_ids(runs: list[dict], count: int = 4, data: Path | None = None) -> list[str]:
     """The first ``count`` sample ids (sorted) with a prediction in every run and an input in the dataset."""
-    data, preds = _folders(runs)
+    data, preds = _folders(runs, data)
     common = {p.stem for p in (data / "occluded").glob("*.png")}
     for pred in preds:
         common &= {p.stem for p in pred.glob("*.png")}
@@ -165,12 +199,14 @@ def default_ids(runs: list[dict], count: int = 4) -> list[str]:
     return sorted(common)[:count]
 
 
-def figure_grid(runs: list[dict], *, ids: Sequence[str] | None = None, count: int = 4) -> Figure:
+def figure_grid(runs: list[dict], *, ids: Sequence[str] | None = None, count: int = 4,
+                data: Path | None = None) -> Figure:
     """Rows = samples; columns = input (occluded), mask, each run's prediction, ground truth."""
     if not runs:
         raise OccbenchError("a grid needs at least one results file")
-    data, preds = _folders(runs)
-    ids = list(ids) if ids else default_ids(runs, count)
+    folder, preds = _folders(runs, data)
+    ids = list(ids) if ids else default_ids(runs, count, folder)
+    data = folder
     titles = ["input", "mask", *method_labels(runs), "ground truth"]
     figure = _new_figure(1.7 * len(titles), 1.7 * len(ids) + 0.3)
     axes = figure.subplots(len(ids), len(titles), squeeze=False)
@@ -193,6 +229,7 @@ def figure_grid(runs: list[dict], *, ids: Sequence[str] | None = None, count: in
     return figure
 
 
-def plot_grid(runs: list[dict], *, ids: Sequence[str] | None = None, count: int = 4, out: Path) -> list[Path]:
+def plot_grid(runs: list[dict], *, ids: Sequence[str] | None = None, count: int = 4, out: Path,
+              data: Path | None = None) -> list[Path]:
     """Write the qualitative grid (see ``figure_grid``) as ``out.png`` and ``out.pdf``."""
-    return save_figure(figure_grid(runs, ids=ids, count=count), out)
+    return save_figure(figure_grid(runs, ids=ids, count=count, data=data), out)

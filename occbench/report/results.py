@@ -11,13 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from occbench.errors import OccbenchError
+from occbench.metrics import metric_info
 
 FORMAT = "occbench-results/1"
 SCHEMES = ("pconv6", "lama10")
 AGGREGATE_COLUMNS = ["method", "protocol", "metric", "region", "mode", "value", "std", "count", "better"]
-BIN_COLUMNS = ["method", "protocol", "scheme", "bin", "lo", "hi", "metric", "region", "mode", "value", "count"]
+BIN_COLUMNS = ["method", "protocol", "scheme", "bin", "lo", "hi", "metric", "region", "mode", "value", "std",
+               "count"]
 GENERATOR_COLUMNS = ["method", "protocol", "generator", "metric", "region", "mode", "value", "count"]
-HIGHER_IS_BETTER = frozenset({"psnr", "ssim", "ms_ssim", "identity"})
 SOURCE_KEY = "_source"  # added by load_results: the results.json path the dict was read from
 
 
@@ -55,41 +56,47 @@ def run_name(results: dict, index: int) -> str:
     return Path(source).parent.name if source else f"#{index + 1}"
 
 
-def method_labels(runs: list[dict]) -> list[str]:
-    """Display labels: method name, "(predicted mask)" when masks were predicted, run folder if still ambiguous."""
+def method_labels(runs: list[dict], rename: dict[str, str] | None = None) -> list[str]:
+    """Display labels, unique within each dataset: the name given at evaluate (``--name``) or the method's name,
+    "(predicted mask)" when masks were predicted; ``rename`` maps a label or method name to another label.
+    Labels that still collide within a dataset get the shortest part of their run folder's path that tells them
+    apart (``telea (a/telea)``, ``telea (b/telea)``)."""
+    rename = rename or {}
     labels = []
     for results in runs:
         method = results["method"]
-        label = str(method["name"])
-        if method.get("mask") == "predicted":
+        label = str(method.get("display_name") or method["name"])
+        if method.get("mask") == "predicted" and not method.get("display_name"):
             label += " (predicted mask)"
-        labels.append(label)
-    for label in {x for x in labels if labels.count(x) > 1}:
-        for i, other in enumerate(list(labels)):
-            if other == label:
-                labels[i] = f"{label} [{run_name(runs[i], i)}]"
-    seen: dict[str, int] = {}
-    for i, label in enumerate(labels):  # still equal (same folder names): number them
-        seen[label] = seen.get(label, 0) + 1
-        if seen[label] > 1:
-            labels[i] = f"{label} #{seen[label]}"
+        labels.append(rename.get(label, rename.get(str(method["name"]), label)))
+    keys = [(label, _protocol(r)) for label, r in zip(labels, runs)]
+    for key in {k for k in keys if keys.count(k) > 1}:
+        clashing = [i for i, k in enumerate(keys) if k == key]
+        folders = [Path(runs[i][SOURCE_KEY]).parent.parts if runs[i].get(SOURCE_KEY) else (f"#{i + 1}",)
+                   for i in clashing]
+        suffixes = [f"#{n}" for n in range(1, len(clashing) + 1)]  # the same file given twice
+        for depth in range(1, max(len(f) for f in folders) + 1):
+            candidate = ["/".join(f[-depth:]) for f in folders]
+            if len(set(candidate)) == len(candidate):
+                suffixes = candidate
+                break
+        for i, suffix in zip(clashing, suffixes):
+            labels[i] = f"{labels[i]} ({suffix})"
     return labels
 
 
 def _better(metric: str, given: object) -> str:
-    if given in ("higher", "lower"):
-        return str(given)
-    return "higher" if metric in HIGHER_IS_BETTER else "lower"
+    return str(given) if given in ("higher", "lower") else metric_info(metric).better
 
 
 def _protocol(results: dict) -> str:
     return str(results["dataset"].get("protocol") or "")
 
 
-def aggregates_frame(runs: list[dict]) -> pd.DataFrame:
+def aggregates_frame(runs: list[dict], rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Per-image aggregates and dataset-level metrics (FID, KID), one row per (method, metric, region, mode)."""
     rows = []
-    for label, results in zip(method_labels(runs), runs):
+    for label, results in zip(method_labels(runs, rename), runs):
         protocol = _protocol(results)
         for agg in results.get("aggregates") or []:
             rows.append({"method": label, "protocol": protocol, "metric": agg["metric"], "region": agg["region"],
@@ -106,27 +113,28 @@ def aggregates_frame(runs: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def bins_frame(runs: list[dict], scheme: str = "pconv6") -> pd.DataFrame:
+def bins_frame(runs: list[dict], scheme: str = "pconv6", rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Hole-ratio bin rows of one scheme (``pconv6`` or ``lama10``); ``value`` is the bin mean."""
     if scheme not in SCHEMES:
         raise OccbenchError(f"scheme: Expected one of {', '.join(SCHEMES)}, but got {scheme!r}")
     rows = []
-    for label, results in zip(method_labels(runs), runs):
+    for label, results in zip(method_labels(runs, rename), runs):
         for row in (results.get("bins") or {}).get(scheme) or []:
             rows.append({"method": label, "protocol": _protocol(results), "scheme": scheme, "bin": row["bin"],
                          "lo": row.get("lo"), "hi": row.get("hi"), "metric": row["metric"], "region": row["region"],
-                         "mode": row["mode"], "value": row.get("mean"), "count": row.get("count")})
+                         "mode": row["mode"], "value": row.get("mean"), "std": row.get("std"),
+                         "count": row.get("count")})
     frame = pd.DataFrame(rows, columns=BIN_COLUMNS)
-    for column in ("lo", "hi", "value"):
+    for column in ("lo", "hi", "value", "std"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["count"] = pd.to_numeric(frame["count"], errors="coerce").astype("Int64")
     return frame
 
 
-def generators_frame(runs: list[dict]) -> pd.DataFrame:
+def generators_frame(runs: list[dict], rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Per-generator (mask family) rows; ``value`` is the mean over that generator's samples."""
     rows = []
-    for label, results in zip(method_labels(runs), runs):
+    for label, results in zip(method_labels(runs, rename), runs):
         for row in results.get("by_generator") or []:
             rows.append({"method": label, "protocol": _protocol(results), "generator": row["generator"],
                          "metric": row["metric"], "region": row["region"], "mode": row["mode"],
@@ -137,8 +145,20 @@ def generators_frame(runs: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def select_protocol(frame: pd.DataFrame, protocol: str | None = None) -> pd.DataFrame:
-    """Rows of one protocol; with ``protocol=None`` the frame must hold a single one (tables never mix datasets)."""
+def ci95_half_width(std: float, count: float) -> float:
+    """Half-width of the 95 % confidence interval of a mean over ``count`` images whose population standard
+    deviation (as results store it) is ``std``: 1.96·s/√n with the sample deviation s (normal approximation)."""
+    if count is None or pd.isna(count) or count < 2 or std is None or pd.isna(std):
+        return float("nan")
+    return 1.959964 * float(std) * (count / (count - 1)) ** 0.5 / count ** 0.5
+
+
+def select_protocol(frame: pd.DataFrame, protocol: str | list[str] | None = None) -> pd.DataFrame:
+    """Rows of one protocol; with ``protocol=None`` the frame must hold a single one (a plot shows one dataset)."""
+    if isinstance(protocol, list):
+        if len(protocol) > 1:
+            raise OccbenchError(f"--protocol: a figure shows one dataset, but got {', '.join(protocol)}")
+        protocol = protocol[0] if protocol else None
     present = sorted(frame["protocol"].dropna().unique())
     if protocol is not None:
         if protocol not in present:

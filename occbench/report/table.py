@@ -1,45 +1,65 @@
-"""Paper-style comparison tables: rows = methods, columns = metrics, each cell "whole | hole" (SGIN Table 1).
+"""Paper-style comparison tables: rows = methods (in blocks per dataset), columns = metric × region sub-columns.
 
-Decimals per metric (``DECIMALS``): PSNR, MAE, RMSE, MSE (0–255) and FID 2; SSIM, MS-SSIM, LPIPS, ℓ1 (0–1), KID
-and identity 4; others 4. The best value of each (metric, region) column is bold, compared as displayed (rounded),
-so ties all get bold; a column with fewer than two values gets none. Missing values print as "–".
+Every fact about a metric (display name, direction, decimals, display scale such as KID ×10³) comes from
+:data:`occbench.metrics.METRIC_INFO`. The best value of each (metric, region) column within a dataset block
+is bold, compared as displayed (rounded), so ties all get bold; a column with fewer than two values gets none.
+Missing values print as "–". With ``ci=True`` each per-image metric shows ``mean ± half-width`` of its 95%
+confidence interval over images (normal approximation, 1.96·s/√n with the sample standard deviation);
+dataset-level metrics (FID, KID) have no per-image spread and show the value alone. Warnings (FID on too few
+images) go to footnotes under the table, never into the caption.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from occbench.errors import OccbenchError
 from occbench.image_io import write_atomic
-from occbench.metrics import MIN_SAMPLES_FID
-from occbench.report.results import select_methods, select_protocol
+from occbench.metrics import MIN_SAMPLES_FID, metric_info
+from occbench.report.results import ci95_half_width, select_methods
 
-DECIMALS = {"psnr": 2, "mae": 2, "rmse": 2, "mse": 2, "fid": 2, "ssim": 4, "ms_ssim": 4, "lpips": 4, "l1": 4,
-            "kid": 4, "identity": 4, "identity_distance": 4}
-NAMES = {"psnr": "PSNR", "ssim": "SSIM", "ms_ssim": "MS-SSIM", "rmse": "RMSE", "mae": "MAE", "mse": "MSE",
-         "l1": "L1", "lpips": "LPIPS", "fid": "FID", "kid": "KID", "identity": "ID sim", "identity_distance": "ID dist"}
 MISSING = "–"
-_STYLES = {  # bold template, separator between regions, missing value, arrows
-    "plain": ("{}", " | ", MISSING, {"higher": "↑", "lower": "↓"}),
-    "markdown": ("**{}**", " | ", MISSING, {"higher": "↑", "lower": "↓"}),
-    "latex": ("\\textbf{{{}}}", " \\textbar{} ", "--", {"higher": "$\\uparrow$", "lower": "$\\downarrow$"}),
-}
+ARROWS = {"plain": {"higher": "↑", "lower": "↓"}, "latex": {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}}
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_SUPERSCRIPT_LATEX = {"×10³": r"$\times 10^{3}$"}
 
 
-def table_values(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
-                 mode: str = "composite", methods: Sequence[str] | None = None,
-                 protocol: str | None = None) -> pd.DataFrame:
-    """Numeric wide table: index = method labels, columns = (metric, region); ``attrs['better']`` per metric."""
+@dataclass
+class Table:
+    """Numbers of a table: ``values`` / ``half_widths`` indexed by (protocol, method) rows and (metric, region)
+    columns, the better direction of each metric, and footnotes."""
+
+    values: pd.DataFrame
+    half_widths: pd.DataFrame
+    metrics: tuple[str, ...]
+    regions: tuple[str, ...]
+    mode: str
+    ci: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def protocols(self) -> list[str]:
+        return list(dict.fromkeys(self.values.index.get_level_values(0)))
+
+
+def build_table(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
+                mode: str = "composite", methods: Sequence[str] | None = None,
+                protocols: Sequence[str] | None = None, ci: bool = False) -> Table:
+    """Select and arrange the aggregates of ``frame`` (from :func:`occbench.report.results.aggregates_frame`)."""
     if not metrics or not regions:
         raise OccbenchError("a table needs at least one metric and one region")
-    frame = select_protocol(frame, protocol)
+    present = list(dict.fromkeys(frame["protocol"].dropna()))
+    chosen = list(protocols) if protocols else present
+    unknown = [p for p in chosen if p not in present]
+    if unknown:
+        raise OccbenchError(f"protocol: Unknown {', '.join(unknown)}. Available: {', '.join(present) or 'none'}")
+    frame = frame[frame["protocol"].isin(chosen)]
     labels = select_methods(frame, list(methods) if methods else None)
     rows = frame[(frame["mode"] == mode) & frame["method"].isin(labels)]
     if rows.empty:
@@ -50,105 +70,99 @@ def table_values(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequen
             available = ", ".join(sorted(rows["metric"].unique()))
             raise OccbenchError(f"metrics: no {metric!r} values for regions {', '.join(regions)} in {mode!r} mode. "
                                 f"Available: {available}")
-    means = rows.groupby(["method", "metric", "region"])["value"].first()
+    index = pd.MultiIndex.from_tuples([(p, m) for p in chosen for m in labels
+                                       if ((rows["protocol"] == p) & (rows["method"] == m)).any()],
+                                      names=["protocol", "method"])
     columns = pd.MultiIndex.from_tuples([(m, r) for m in metrics for r in regions], names=["metric", "region"])
-    values = pd.DataFrame(index=pd.Index(labels, name="method"), columns=columns, dtype=float)
-    for (label, metric, region), value in means.items():
-        if (metric, region) in values.columns:
-            values.loc[label, (metric, region)] = value
-    better = rows.drop_duplicates("metric").set_index("metric")["better"].to_dict()
-    values.attrs.update(better={m: better.get(m, "lower") for m in metrics}, regions=tuple(regions), mode=mode,
-                        protocol=str(rows["protocol"].iloc[0]))
-    return values
-
-
-def _fmt(value: float, metric: str) -> str:
-    return f"{value:.{DECIMALS.get(metric, 4)}f}"
-
-
-def best_cells(values: pd.DataFrame) -> pd.DataFrame:
-    """Boolean frame: True where a cell holds its column's best value (as displayed; ties all True)."""
-    best = pd.DataFrame(False, index=values.index, columns=values.columns)
-    for metric, region in values.columns:
-        column = values[(metric, region)].dropna().round(DECIMALS.get(metric, 4))
-        if len(column) < 2:
-            continue
-        target = column.max() if values.attrs["better"][metric] == "higher" else column.min()
-        best.loc[column.index[column == target], (metric, region)] = True
-    return best
-
-
-def header(metric: str, better: str, style: str = "plain") -> str:
-    """Column header with its direction, e.g. "PSNR ↑", "LPIPS ↓" (LaTeX: ``$\\uparrow$``)."""
-    return f"{NAMES.get(metric, metric)} {_STYLES[style][3][better]}"
-
-
-def _display(values: pd.DataFrame, style: str) -> pd.DataFrame:
-    bold, sep, missing, _ = _STYLES[style]
-    best = best_cells(values)
-    metrics = list(dict.fromkeys(values.columns.get_level_values(0)))
-    out = pd.DataFrame(index=values.index)
-    for metric in metrics:
-        parts = []
-        for region in values.attrs["regions"]:
-            cells = []
-            for label in values.index:
-                value = values.loc[label, (metric, region)]
-                text = missing if value is None or math.isnan(value) else _fmt(value, metric)
-                cells.append(bold.format(text) if best.loc[label, (metric, region)] else text)
-            parts.append(cells)
-        out[header(metric, values.attrs["better"][metric], style)] = [sep.join(p) for p in zip(*parts)]
-    out.index.name = "Method"
-    return out
-
-
-def make_table(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
-               mode: str = "composite", methods: Sequence[str] | None = None, protocol: str | None = None,
-               style: str = "markdown") -> pd.DataFrame:
-    """Display strings: rows = methods, columns "PSNR ↑"…, cells "whole | hole"; best bold per ``style``
-    (``markdown``: ``**x**``, ``latex``: ``\\textbf{x}``, ``plain``: none)."""
-    if style not in _STYLES:
-        raise OccbenchError(f"style: Expected one of {', '.join(_STYLES)}, but got {style!r}")
-    values = table_values(frame, metrics=metrics, regions=regions, mode=mode, methods=methods, protocol=protocol)
-    table = _display(values, style)
-    table.attrs.update(values.attrs)
+    values = pd.DataFrame(index=index, columns=columns, dtype=float)
+    half = values.copy()
+    for row in rows.itertuples(index=False):
+        key = (row.protocol, row.method)
+        if (row.metric, row.region) in columns and key in index:
+            values.loc[key, (row.metric, row.region)] = row.value
+            if metric_info(row.metric).kind == "image":
+                half.loc[key, (row.metric, row.region)] = ci95_half_width(row.std, row.count)
+    table = Table(values, half, tuple(metrics), tuple(regions), mode, ci)
+    table.notes += _sample_notes(rows, metrics)
     return table
 
 
-def caption(regions: Sequence[str], mode: str, protocol: str = "", note: str = "") -> str:
-    """E.g. "values: whole | hole, composite outputs (celebahq-center-256); best in bold"."""
-    where = f"values: {' | '.join(regions)}" if len(regions) > 1 else f"values: {regions[0]} region"
-    dataset = f" ({protocol})" if protocol else ""
-    return f"{where}, {mode} outputs{dataset}; best in bold{note}"
+def _sample_notes(rows: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
+    notes = []
+    shown = rows[rows["metric"].isin([m for m in metrics if metric_info(m).kind == "dataset"])]
+    for protocol, group in shown.groupby("protocol", sort=False):
+        counts = group["count"].dropna()
+        if not counts.empty and int(counts.min()) < MIN_SAMPLES_FID:
+            names = "/".join(metric_info(m).display for m in dict.fromkeys(group["metric"]))
+            notes.append(f"{names} on {protocol} rest on {int(counts.min())} images (< {MIN_SAMPLES_FID}): biased "
+                         "and not comparable to published values")
+    return notes
 
 
-def small_sample_note(frame: pd.DataFrame, metrics: Sequence[str], mode: str, protocol: str = "") -> str:
-    """A caption warning when FID/KID in the table rest on fewer than MIN_SAMPLES_FID samples, else ""."""
-    shown = frame[frame["metric"].isin([m for m in metrics if m in ("fid", "kid")]) & (frame["mode"] == mode)
-                  & ((frame["protocol"] == protocol) if protocol else True)]
-    counts = shown["count"].dropna()
-    if counts.empty or int(counts.min()) >= MIN_SAMPLES_FID:
-        return ""
-    return (f". WARNING: FID/KID rest on {int(counts.min())} samples (< {MIN_SAMPLES_FID}): biased and not "
-            "comparable to published values")
+def _fmt(value: float, metric: str) -> str:
+    info = metric_info(metric)
+    return f"{value * info.scale:.{info.decimals}f}"
 
 
-def to_markdown(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
-                mode: str = "composite", methods: Sequence[str] | None = None, protocol: str | None = None,
-                with_caption: bool = True) -> str:
-    """GitHub pipe table (``|`` inside cells escaped as ``\\|``), then an italic caption line."""
-    table = make_table(frame, metrics=metrics, regions=regions, mode=mode, methods=methods, protocol=protocol,
-                       style="markdown")
+def best_cells(table: Table) -> pd.DataFrame:
+    """Boolean frame: True where a cell holds its column's best value within its dataset block (as displayed)."""
+    best = pd.DataFrame(False, index=table.values.index, columns=table.values.columns)
+    for protocol in table.protocols:
+        block = table.values.loc[[protocol]]
+        for metric, region in table.values.columns:
+            info = metric_info(metric)
+            column = (block[(metric, region)].dropna() * info.scale).round(info.decimals)
+            if len(column) < 2:
+                continue
+            target = column.max() if info.better == "higher" else column.min()
+            best.loc[column.index[column == target], (metric, region)] = True
+    return best
 
-    def cell(text: object) -> str:
-        return str(text).replace("|", "\\|")
 
-    lines = ["| " + " | ".join(cell(x) for x in ["Method", *table.columns]) + " |",
-             "|:--|" + "|".join(":-:" for _ in table.columns) + "|"]
-    lines += ["| " + " | ".join(cell(x) for x in [label, *row]) + " |" for label, row in table.iterrows()]
-    if with_caption:
-        note = small_sample_note(frame, metrics, mode, table.attrs["protocol"])
-        lines += ["", f"*{caption(regions, mode, table.attrs['protocol'], note)}*".replace("|", "\\|")]
+def _cell(table: Table, key: tuple, column: tuple, bold: bool, style: str) -> str:
+    value = table.values.loc[key, column]
+    if pd.isna(value):
+        return "--" if style == "latex" else MISSING
+    text = _fmt(value, column[0])
+    half = table.half_widths.loc[key, column]
+    if table.ci and not pd.isna(half):
+        spread = _fmt(half, column[0])
+        text = f"{text} $\\pm$ {spread}" if style == "latex" else f"{text} ± {spread}"
+    if bold:
+        return f"\\textbf{{{text}}}" if style == "latex" else f"**{text}**"
+    return text
+
+
+def header(metric: str, style: str = "plain") -> str:
+    """E.g. "PSNR ↑", "KID×10³ ↓" (LaTeX: ``KID$\\times 10^{3}$ $\\downarrow$``)."""
+    info = metric_info(metric)
+    name = info.header()
+    if style == "latex":
+        name = latex_escape(info.display) + ("" if info.scale == 1 else _SUPERSCRIPT_LATEX.get(
+            name[len(info.display):], ""))
+    return f"{name} {ARROWS['latex' if style == 'latex' else 'plain'][info.better]}"
+
+
+def caption(table: Table) -> str:
+    """E.g. "whole and hole regions, composite outputs; mean ± 95% CI over images; best in bold"."""
+    regions = " and ".join(table.regions) + (" regions" if len(table.regions) > 1 else " region")
+    spread = "; mean ± 95% confidence interval over images" if table.ci else ""
+    return f"{regions}, {table.mode} outputs{spread}; best per dataset in bold"
+
+
+def to_markdown(table: Table) -> str:
+    """GitHub pipe table: a column per (metric, region), a bold row naming each dataset, caption and footnotes."""
+    best = best_cells(table)
+    heads = [f"{header(m)} {r}" if len(table.regions) > 1 else header(m) for m, r in table.values.columns]
+    lines = ["| " + " | ".join(["Method", *heads]) + " |", "|:--|" + "|".join(":-:" for _ in heads) + "|"]
+    for protocol in table.protocols:
+        lines.append("| " + " | ".join([f"*{protocol}*", *[""] * len(heads)]) + " |")
+        for key in table.values.loc[[protocol]].index:
+            cells = [_cell(table, key, column, bool(best.loc[key, column]), "markdown")
+                     for column in table.values.columns]
+            lines.append("| " + " | ".join(text.replace("|", "\\|") for text in [key[1], *cells]) + " |")
+    lines += ["", f"*{caption(table)}*"]
+    lines += [f"{i}. {note}" for i, note in enumerate(table.notes, start=1)]
     return "\n".join(lines) + "\n"
 
 
@@ -157,32 +171,50 @@ def latex_escape(text: str) -> str:
     return re.sub(r"[\\&%$#_{}~^]", lambda m: _LATEX_SPECIAL[m.group()], text)
 
 
-def to_latex(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
-             mode: str = "composite", methods: Sequence[str] | None = None, protocol: str | None = None,
-             label: str = "tab:occbench") -> str:
-    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``) with a caption naming regions and mode."""
-    table = make_table(frame, metrics=metrics, regions=regions, mode=mode, methods=methods, protocol=protocol,
-                       style="latex")
-    note = small_sample_note(frame, metrics, mode, table.attrs["protocol"])
-    text = latex_escape(caption(regions, mode, table.attrs["protocol"], note)).replace("|", r"\textbar{}")
-    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{text}}}", rf"\label{{{label}}}",
-             r"\begin{tabular}{l" + "c" * len(table.columns) + "}", r"\toprule",
-             " & ".join(["Method", *table.columns]) + r" \\", r"\midrule"]
-    lines += [" & ".join([latex_escape(str(name)), *row]) + r" \\" for name, row in table.iterrows()]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+def to_latex(table: Table, label: str = "tab:occbench") -> str:
+    """A booktabs ``table``: metric headers spanning their region sub-columns (``\\multicolumn`` + ``\\cmidrule``),
+    a row naming each dataset, footnotes under the tabular. Needs ``\\usepackage{booktabs}``."""
+    best = best_cells(table)
+    n_regions, n_cols = len(table.regions), 1 + len(table.values.columns)
+    lines = [r"\begin{table}[t]", r"\centering", rf"\caption{{{latex_escape(caption(table))}}}",
+             rf"\label{{{label}}}", r"\begin{tabular}{l" + "".join(" " + "c" * n_regions for _ in table.metrics) + "}",
+             r"\toprule"]
+    if n_regions > 1:
+        lines.append(" & ".join(["", *[rf"\multicolumn{{{n_regions}}}{{c}}{{{header(m, 'latex')}}}"
+                                       for m in table.metrics]]) + r" \\")
+        lines.append(" ".join(rf"\cmidrule(lr){{{2 + i * n_regions}-{1 + (i + 1) * n_regions}}}"
+                              for i in range(len(table.metrics))))
+        lines.append(" & ".join(["Method", *[latex_escape(r) for _ in table.metrics for r in table.regions]]) + r" \\")
+    else:
+        lines.append(" & ".join(["Method", *[header(m, "latex") for m in table.metrics]]) + r" \\")
+    for protocol in table.protocols:
+        lines += [r"\midrule", rf"\multicolumn{{{n_cols}}}{{l}}{{\textit{{{latex_escape(protocol)}}}}} \\"]
+        for key in table.values.loc[[protocol]].index:
+            cells = [_cell(table, key, column, bool(best.loc[key, column]), "latex")
+                     for column in table.values.columns]
+            lines.append(" & ".join([latex_escape(key[1]), *cells]) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if table.notes:
+        lines += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize"]
+        lines += [rf"{i}. {latex_escape(note)}\\" for i, note in enumerate(table.notes, start=1)]
+        lines += [r"\end{minipage}"]
+    lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
 
-def to_csv(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
-           mode: str = "composite", methods: Sequence[str] | None = None, protocol: str | None = None) -> str:
-    """Numeric wide CSV: method, protocol, mode, then one ``<metric>_<region>`` column each; full precision."""
-    values = table_values(frame, metrics=metrics, regions=regions, mode=mode, methods=methods, protocol=protocol)
-    wide = pd.DataFrame({"method": values.index, "protocol": values.attrs["protocol"], "mode": mode})
-    for metric, region in values.columns:
-        wide[f"{metric}_{region}"] = values[(metric, region)].to_numpy()
+def to_csv(table: Table) -> str:
+    """Numeric wide CSV: protocol, method, mode, one ``<metric>_<region>`` column each (results' own units: KID
+    unscaled), and ``<metric>_<region>_ci95`` half-widths when the table has CIs; full precision."""
+    wide = pd.DataFrame({"protocol": table.values.index.get_level_values(0),
+                         "method": table.values.index.get_level_values(1), "mode": table.mode})
+    for metric, region in table.values.columns:
+        wide[f"{metric}_{region}"] = table.values[(metric, region)].to_numpy()
+        if table.ci:
+            wide[f"{metric}_{region}_ci95"] = table.half_widths[(metric, region)].to_numpy()
     return wide.to_csv(index=False, lineterminator="\n")
 
 
+RENDERERS = {"md": to_markdown, "latex": to_latex, "csv": to_csv}
 BLOCK_START, BLOCK_END = "<!-- occbench:results -->", "<!-- /occbench:results -->"
 
 

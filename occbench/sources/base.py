@@ -1,7 +1,7 @@
 """The source interface.
 
 A source lists items (stable ids, sorted) and loads one item as an RGB uint8 image at its native size
-plus, when it has them, a parsing-label map in CelebAMask-HQ classes (DESIGN §2). Sources are frozen
+plus, when it has them, a parsing-label map in CelebAMask-HQ classes (docs/conventions.md §2). Sources are frozen
 dataclasses: their fields are protocol parameters, except ``root`` (given at build time with
 ``--source-dir``, never part of the protocol hash) and ``split``.
 
