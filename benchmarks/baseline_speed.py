@@ -1,7 +1,7 @@
 """Training-step time, inference speed and peak memory of each trainable baseline at 256 px.
 
 Each method runs in its own subprocess so peak memory is its own (CPU: the process's max RSS; CUDA:
-torch.cuda.max_memory_allocated). Batches are synthetic (random images, centre holes) at the method's
+torch.cuda.max_memory_allocated). Batches are synthetic (random images, centre holes, random labels) at the method's
 configured batch size unless --batch-size is given; VGG weights are random if the real files are
 missing (speed does not depend on them). On a machine with a GPU pass --device cuda.
 
@@ -16,7 +16,22 @@ import json
 import subprocess
 import sys
 
-METHODS = ("mcsam", "mcsam-segmenter", "fgi")
+METHODS = ("mcsam", "mcsam-segmenter", "fgi", "sgin-detector", "sgin-parser", "sgin")
+OVERRIDES = {"sgin": {"semantics": "gt"}}  # SGIN trained on the batch's labels (no parser checkpoint needed)
+
+def inference(method: str, recipe, data: dict):
+    """What evaluation runs for this network: the mask, the semantic map, or the inpainted image."""
+    if hasattr(recipe, "predict_mask"):
+        return lambda: recipe.predict_mask(data["occluded"])
+    if hasattr(recipe, "predict_semantics"):
+        return lambda: recipe.predict_semantics(data["occluded"] * (1 - data["mask"]))
+    extras = {}
+    if method == "sgin":
+        from occbench.baselines.sgin.train import helen_labels, one_hot
+
+        extras["semantics"] = one_hot(helen_labels(data["label"]))
+    return lambda: recipe.inpaint(data["occluded"], data["mask"], extras)
+
 
 def measure(method: str, device: str, size: int, batch_size: int | None, steps: int) -> dict:
     """Runs in the child process."""
@@ -30,19 +45,21 @@ def measure(method: str, device: str, size: int, batch_size: int | None, steps: 
 
     warnings.filterwarnings("ignore", message=".*RANDOM weights.*")
     cls = recipe_class(method)
-    config, _ = load_config(method, cls, {})
+    config, _ = load_config(method, cls, OVERRIDES.get(method, {}))
     if "image_size" in config:  # networks sized for the input (FGI's critic has a dense layer)
         config["image_size"] = size
     batch = batch_size or int(config.get("batch_size", 4))
     dev = torch.device(device)
     recipe = cls()
-    recipe.build(TrainSettings(config=config, device=dev, allow_random_vgg=True,
+    recipe.build(TrainSettings(config=config, device=dev, allow_random_backbones=True,
                                extras={"steps_per_epoch": 1000}, generator=torch.Generator().manual_seed(0)))
     gen = torch.Generator().manual_seed(0)
     target = torch.rand(batch, 3, size, size, generator=gen)
     mask = torch.zeros(batch, 1, size, size)
     mask[:, :, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
-    data = {"target": target.to(dev), "occluded": (target * (1 - mask)).to(dev), "mask": mask.to(dev)}
+    label = torch.randint(0, 19, (batch, size, size), generator=gen)  # CelebAMask-HQ classes, for SGIN
+    data = {"target": target.to(dev), "occluded": (target * (1 - mask)).to(dev), "mask": mask.to(dev),
+            "label": label.to(dev)}
 
     def sync() -> None:
         if dev.type == "cuda":
@@ -56,13 +73,7 @@ def measure(method: str, device: str, size: int, batch_size: int | None, steps: 
     sync()
     step_s = (time.perf_counter() - start) / steps
     with torch.no_grad():
-        infer = getattr(recipe, "predict_mask", None)
-        if infer is not None:
-            def run():
-                return infer(data["occluded"])
-        else:
-            def run():
-                return recipe.inpaint(data["occluded"], data["mask"], {})
+        run = inference(method, recipe, data)
         run()
         sync()
         start = time.perf_counter()

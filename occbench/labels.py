@@ -47,23 +47,26 @@ BISENET_CLASSES: tuple[str, ...] = (
 )
 """Class names of BiSeNet face-parsing checkpoints (face-parsing.PyTorch ``79999_iter.pth``); index = output."""
 
-SGIN_REGIONS: tuple[str, ...] = (
-    "background", "skin", "brows", "eyes", "eyeglasses", "ears", "nose", "mouth", "u_lip", "l_lip", "hair",
+HELEN_CLASSES: tuple[str, ...] = (
+    "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "nose", "u_lip", "mouth", "l_lip", "hair",
 )
-"""SGIN's 11 semantic regions, occbench's reading (the paper does not list them): region index = value."""
+"""HELEN's 11 parsing classes (Smith et al., CVPR 2013; ``labels/<id>/<id>_lbl00..10.png`` in that order:
+background, face skin, left/right eyebrow, left/right eye, nose, upper lip, inner mouth, lower lip, hair),
+named here in CelebAMask-HQ's words ("mouth" = inner mouth). They are SGIN's ``C = 11`` semantic regions: the
+paper trains its predictor on HELEN-derived images and does not list the classes otherwise. occbench reads
+HELEN's "left" as the subject's left, as CelebAMask-HQ's (neither release says so; a flip would only swap the
+two pairs)."""
 
-SGIN_FROM_CELEBAMASK: dict[str, str] = {
-    "background": "background", "cloth": "background", "necklace": "background",
-    "skin": "skin", "neck": "skin",
-    "l_brow": "brows", "r_brow": "brows",
-    "l_eye": "eyes", "r_eye": "eyes",
-    "eyeglasses": "eyeglasses",
-    "l_ear": "ears", "r_ear": "ears", "earring": "ears",
-    "nose": "nose", "mouth": "mouth", "u_lip": "u_lip", "l_lip": "l_lip",
-    "hair": "hair", "hat": "hair",
+HELEN_FROM_CELEBAMASK: dict[str, str] = {
+    "background": "background", "cloth": "background", "necklace": "background", "neck": "background",
+    "hat": "background",
+    "skin": "skin", "l_ear": "skin", "r_ear": "skin", "earring": "skin", "eyeglasses": "skin",
+    "l_brow": "l_brow", "r_brow": "r_brow", "l_eye": "l_eye", "r_eye": "r_eye", "nose": "nose",
+    "u_lip": "u_lip", "mouth": "mouth", "l_lip": "l_lip", "hair": "hair",
 }
-"""CelebAMask-HQ class → SGIN region: cloth and necklace count as background, neck as skin, earrings as
-ears, hat as hair; left/right parts merge."""
+"""CelebAMask-HQ class → HELEN class. Choices where HELEN has no class: neck, cloth, necklace and hat are
+background (HELEN labels only the face and hair); ears, earrings and eyeglasses are face skin (HELEN's skin
+region runs under them)."""
 
 
 def _lut(pairs: dict[int, int]) -> np.ndarray:
@@ -77,10 +80,13 @@ def _lut(pairs: dict[int, int]) -> np.ndarray:
 BISENET_TO_CELEBAMASK: np.ndarray = _lut({i: CLASS_INDEX[name] for i, name in enumerate(BISENET_CLASSES)})
 """uint8 LUT (256): BiSeNet output → CelebAMask-HQ class; values ≥ 19 → :data:`IGNORE`."""
 
-CELEBAMASK_TO_SGIN: np.ndarray = _lut(
-    {CLASS_INDEX[name]: SGIN_REGIONS.index(region) for name, region in SGIN_FROM_CELEBAMASK.items()}
+CELEBAMASK_TO_HELEN: np.ndarray = _lut(
+    {CLASS_INDEX[name]: HELEN_CLASSES.index(cls) for name, cls in HELEN_FROM_CELEBAMASK.items()}
 )
-"""uint8 LUT (256): CelebAMask-HQ class → SGIN region (0–10); other values (occluder 19 included) → 255."""
+"""uint8 LUT (256): CelebAMask-HQ class → HELEN class (0–10); other values (occluder 19 included) → 255."""
+
+HELEN_TO_CELEBAMASK: np.ndarray = _lut({i: CLASS_INDEX[name] for i, name in enumerate(HELEN_CLASSES)})
+"""uint8 LUT (256): HELEN class → CelebAMask-HQ class (exact: every HELEN class is one); others → 255."""
 
 
 def _apply(lut: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -99,9 +105,14 @@ def bisenet_to_celebamask(label: np.ndarray) -> np.ndarray:
     return _apply(BISENET_TO_CELEBAMASK, label)
 
 
-def to_sgin_regions(label: np.ndarray) -> np.ndarray:
-    """CelebAMask-HQ label map → SGIN's 11 regions (uint8 0–10, same shape; non-classes → 255)."""
-    return _apply(CELEBAMASK_TO_SGIN, label)
+def to_helen(label: np.ndarray) -> np.ndarray:
+    """CelebAMask-HQ label map → HELEN's 11 classes, SGIN's regions (uint8 0–10; non-classes → 255)."""
+    return _apply(CELEBAMASK_TO_HELEN, label)
+
+
+def helen_to_celebamask(label: np.ndarray) -> np.ndarray:
+    """HELEN label map → CelebAMask-HQ classes (uint8; values ≥ 11 → 255)."""
+    return _apply(HELEN_TO_CELEBAMASK, label)
 
 
 def foreground_mask(label: np.ndarray) -> np.ndarray:

@@ -1,8 +1,12 @@
-"""One generic registry for sources, mask generators and methods (metrics join later).
+"""One generic registry for sources, mask generators, methods and trainable recipes (metrics join later).
 
 Entries are registered with a decorator, lazily as ``"module:attr"`` strings (so listing names never
 imports heavy code), or by third-party packages through the entry-point group ``occbench.<kind>``
 (for example ``[project.entry-points."occbench.methods"] mymethod = "mypkg.model:MyMethod"``).
+
+Reference methods register themselves from their own folder: every ``baselines/<method>/register.py``
+(imported on first use of a registry; it may only import this module) adds the folder's evaluation methods
+and training recipes, as detectron2's ``projects/`` do. Nothing else names them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import difflib
 import importlib
 from collections.abc import Callable, Iterator
 from importlib import metadata
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from occbench.errors import RegistryError
@@ -67,6 +72,7 @@ class Registry(Generic[T]):
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
+        discover_baselines()
         for ep in metadata.entry_points(group=f"occbench.{self.kind}"):
             if ep.name not in self._objects and ep.name not in self._lazy:
                 self._lazy[ep.name] = ep.value
@@ -112,8 +118,26 @@ class Registry(Generic[T]):
 SOURCES: Registry = Registry("sources")
 MASKS: Registry = Registry("masks")
 METHODS: Registry = Registry("methods")
+RECIPES: Registry = Registry("recipes")  # trainable networks: `occbench train --method NAME`
 
-REGISTRIES = {"sources": SOURCES, "masks": MASKS, "methods": METHODS}
+REGISTRIES = {"sources": SOURCES, "masks": MASKS, "methods": METHODS, "recipes": RECIPES}
+_DISCOVERED = False
+
+
+def discover_baselines() -> None:
+    """Import ``register.py`` of every folder of ``occbench.baselines`` once (they register lazily)."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    import pkgutil
+
+    package = importlib.import_module("occbench.baselines")
+    for info in pkgutil.iter_modules(package.__path__):
+        # look on disk: find_spec of a submodule would import its package (layers/ imports torch)
+        if info.ispkg and any((Path(root) / info.name / "register.py").is_file() for root in package.__path__):
+            importlib.import_module(f"occbench.baselines.{info.name}.register")
+
 
 # Built-in entries, lazily: listing them imports nothing heavy.
 for _name, _target, _about in (
@@ -121,6 +145,8 @@ for _name, _target, _about in (
     ("celebahq", "occbench.sources.celebahq:CelebAHQSource", "CelebA-HQ with CelebAMask-HQ labels; PConv/SEAN splits"),
     ("celeba", "occbench.sources.celeba:CelebASource", "aligned CelebA with its train/val/test partition"),
     ("demo", "occbench.sources.demo:DemoSource", "scikit-image's bundled photographs (no download)"),
+    ("helen", "occbench.sources.helen:HelenSource", "HELEN face parsing (11 classes), official splits"),
+    ("toyfaces", "occbench.sources.toyfaces:ToyFacesSource", "synthetic labelled face-like drawings (no download)"),
 ):
     SOURCES.add(_name, _target, _about)
 
@@ -140,12 +166,3 @@ for _name, _target, _about in (
 ):
     MASKS.add(_name, _target, _about)
 
-for _name, _target, _about in (
-    ("telea", "occbench.baselines.classical:TeleaInpaint", "OpenCV Telea fast marching (classical reference)"),
-    ("navier-stokes", "occbench.baselines.classical:NavierStokesInpaint", "OpenCV Navier-Stokes (classical)"),
-    ("biharmonic", "occbench.baselines.classical:BiharmonicInpaint", "scikit-image biharmonic (classical)"),
-    ("mean-fill", "occbench.baselines.classical:MeanFill", "fills holes with the mean known colour (floor)"),
-    ("mcsam", "occbench.baselines.engine.adapter:MCSAMMethod", "M-CSAM face-mask removal (needs a checkpoint)"),
-    ("fgi", "occbench.baselines.engine.adapter:FGIMethod", "foreground-guided facial inpainting (needs a checkpoint)"),
-):
-    METHODS.add(_name, _target, _about)

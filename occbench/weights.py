@@ -50,6 +50,9 @@ KNOWN = {
     "vgg16": WeightsFile(
         "vgg16-397923af.pth", "528 MB", "LPIPS with net=vgg, perceptual losses",
         "https://download.pytorch.org/models/vgg16-397923af.pth", ("397923af",)),
+    "resnet18": WeightsFile(
+        "resnet18-f37072fd.pth", "45 MB", "BiSeNet's context path (SGIN's semantic map predictor)",
+        "https://download.pytorch.org/models/resnet18-f37072fd.pth", ("f37072fd",)),
     "vgg19": WeightsFile(
         "vgg19-dcbb9e9d.pth", "548 MB", "style/perceptual losses on VGG19",
         "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", ("dcbb9e9d",)),

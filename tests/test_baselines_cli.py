@@ -21,14 +21,14 @@ def test_train_then_evaluate_mcsam(tmp_path, assets, capsys):
     data, run, evaluation = tmp_path / "data", tmp_path / "run", tmp_path / "eval"
     assert main(["build-dataset", str(protocol), "--source-dir", str(faces), "--out", str(data), "--no-progress"]) == 0
     assert main(["train", "--method", "mcsam", "--data", str(data), "--out", str(run), "--max-steps", "2",
-                 "--batch-size", "2", "--allow-random-vgg", "--no-progress"]) == 0
+                 "--batch-size", "2", "--allow-random-backbones", "--no-progress"]) == 0
     checkpoint = run / "checkpoints" / "last.pt"
     assert checkpoint.is_file() and len((run / "log.csv").read_text().splitlines()) >= 2
     assert main(["evaluate", "--method", "mcsam", "--checkpoint", str(checkpoint), "--data", str(data),
                  "--out", str(evaluation), "--metrics", "psnr", "--no-progress"]) == 0
     results = json.loads((evaluation / "results.json").read_text())
     assert results["method"]["checkpoint_sha256"] and results["method"]["trained_step"] == 2
-    assert any("random VGG" in w for w in results["provenance"]["random_weights"])
+    assert any("random ImageNet backbones" in w for w in results["provenance"]["random_weights"])
     psnr = next(a for a in results["aggregates"] if (a["metric"], a["region"], a["mode"]) == ("psnr", "hole", "raw"))
     assert psnr["count"] == 4 and psnr["mean"] > 0
     # a missing checkpoint says how to train one

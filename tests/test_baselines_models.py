@@ -1,10 +1,9 @@
-"""Model tests for the learned baselines (issue 5, item 6): a sweep over every recipe in TRAINABLE at 64 px on
+"""Model tests for the learned baselines (issue 5, item 6): a sweep over every registered recipe at 64 px on
 CPU (forward, compositing, one training step), the M-CSAM parameter count, CSAM initialisation, the
 segmenter, VGG weight handling, the shared losses, and a (slow) overfit check on real faces."""
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from pathlib import Path
@@ -12,24 +11,50 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from occbench.baselines.engine.recipe import TRAINABLE, Recipe, TrainSettings
+from occbench.baselines.engine.recipe import Recipe, TrainSettings
+from occbench.baselines.engine.trainer import load_config, recipe_class
 from occbench.baselines.layers import VGGFeatures, gram_matrix, ralsgan_d_loss, ralsgan_g_loss, style_loss
 from occbench.baselines.mcsam.model import MCSAMBlock, MCSAMGenerator, UNetSegmenter, count_parameters
+from occbench.baselines.sgin.train import helen_labels, one_hot
 
+from occbench.labels import HELEN_CLASSES
+from occbench.registry import RECIPES
 from occbench.weights import MissingWeightsError
 
 SIZE = 64
 SMALL = {"image_size": SIZE, "batch_size": 2}
 OVERRIDES = {  # fgi: the paper's critic lr (1e-12) only moves near-zero entries (BN biases); 1e-4 tests a real update
     "fgi": {"optimizer": {"d_lr": 1e-4}},
+    "sgin": {"semantics": "gt", "generator": {"style_dim": 32, "max_width": 64, "min_width": 16,
+                                              "encoder_widths": [16, 32, 64, 64]},
+             "discriminator": {"base": 16, "n_layers": 3}},
+    "sgin-detector": {"network": {"base": 8}},
 }
 PAPER_MCSAM_PARAMS = 44.7e6
 MCSAM_PARAMS = 44_696_413  # printed in baselines/mcsam/README.md
 
 
+TRAINABLE = RECIPES.names()
+
+
 def load_recipe(name: str) -> type[Recipe]:
-    module, attr = TRAINABLE[name].split(":")
-    return getattr(importlib.import_module(module), attr)
+    return recipe_class(name)
+
+
+def config(name: str, overrides: dict | None = None) -> dict:
+    """The recipe's full config (its file, as the engine reads it) with ``overrides`` applied."""
+    return load_config(name, load_recipe(name), overrides or {})[0]
+
+
+def _dotted(nested: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}`` (the engine's override form)."""
+    out = {}
+    for key, value in nested.items():
+        if isinstance(value, dict):
+            out.update(_dotted(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def make_batch(batch: int = 2, size: int = SIZE, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -47,8 +72,9 @@ def make_batch(batch: int = 2, size: int = SIZE, seed: int = 0) -> dict[str, tor
 def built(request) -> tuple[str, Recipe]:
     name = request.param
     torch.manual_seed(0)
-    settings = TrainSettings(config={**SMALL, **OVERRIDES.get(name, {})}, device=torch.device("cpu"),
-                             allow_random_vgg=True)
+    settings = TrainSettings(config=config(name, {**SMALL, **_dotted(OVERRIDES.get(name, {}))}),
+                             device=torch.device("cpu"),
+                             allow_random_backbones=True)
     recipe = load_recipe(name)()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # random VGG weights
@@ -59,18 +85,29 @@ def built(request) -> tuple[str, Recipe]:
 def test_forward_and_compositing(built) -> None:
     name, recipe = built
     batch = make_batch()
-    if hasattr(recipe, "predict_mask"):  # the segmenter: masks, not images
+    if hasattr(recipe, "predict_mask"):  # segmenters and detectors: masks, not images
         prob = recipe.predict_mask(batch["occluded"])
         assert prob.shape == (2, 1, SIZE, SIZE)
         assert torch.isfinite(prob).all() and (prob > 0).all() and (prob < 1).all()
-        with pytest.raises(NotImplementedError, match="predict_mask"):
+        with pytest.raises(NotImplementedError, match="predict_mask|--mask predicted"):
             recipe.inpaint(batch["occluded"], batch["mask"], {})
         return
-    out = recipe.inpaint(batch["occluded"], batch["mask"], {})
+    if hasattr(recipe, "predict_semantics"):  # the semantic map predictor
+        classes = recipe.predict_semantics(batch["occluded"])
+        assert classes.shape == (2, SIZE, SIZE) and classes.dtype == torch.int64
+        assert 0 <= int(classes.min()) and int(classes.max()) < len(HELEN_CLASSES)
+        with pytest.raises(NotImplementedError, match="semantics predicted"):
+            recipe.inpaint(batch["occluded"], batch["mask"], {})
+        return
+    extras = {"label": batch["label"], "semantics": one_hot(helen_labels(batch["label"]))}
+    out = recipe.inpaint(batch["occluded"], batch["mask"], extras)
     assert out.shape == (2, 3, SIZE, SIZE)
     assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
     known = batch["mask"].expand_as(out) == 0
-    assert torch.equal(out[known], batch["occluded"][known])
+    merged = batch["mask"] * out + (1 - batch["mask"]) * batch["occluded"]  # the composite keeps known pixels
+    assert torch.equal(merged[known], batch["occluded"][known])
+    if name != "sgin":  # copy-paste methods keep them themselves; SGIN generates the whole image
+        assert torch.equal(out[known], batch["occluded"][known])
     assert not torch.equal(out, batch["occluded"])  # the hole was filled by the network
 
 
@@ -164,8 +201,9 @@ def test_mcsam_overfits_four_faces(assets: Path) -> None:
     recipe = load_recipe("mcsam")()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        recipe.build(TrainSettings(config={"image_size": SIZE, "batch_size": 4}, device=torch.device("cpu"),
-                                   allow_random_vgg=True))
+        recipe.build(TrainSettings(config=config("mcsam", {"image_size": SIZE, "batch_size": 4}),
+                                   device=torch.device("cpu"),
+                                   allow_random_backbones=True))
     l1 = [recipe.train_step(batch, step)["g_l1"] for step in range(1, OVERFIT_STEPS + 1)]
     assert min(l1[-3:]) <= l1[0] / OVERFIT_FACTOR, l1
 
@@ -193,8 +231,9 @@ def test_training_step_through_ddp_wrappers(name: str, monkeypatch: pytest.Monke
         recipe = load_recipe(name)()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # random VGG weights
-            recipe.build(TrainSettings(config={**SMALL, **OVERRIDES.get(name, {})}, device=torch.device("cpu"),
-                                       allow_random_vgg=True, rank=0, world_size=1))
+            recipe.build(TrainSettings(config=config(name, {**SMALL, **_dotted(OVERRIDES.get(name, {}))}),
+                                       device=torch.device("cpu"),
+                                       allow_random_backbones=True, rank=0, world_size=1))
         wrap_networks(recipe, recipe.networks(), ddp, find_unused=False)
         assert any(type(net).__name__ == "DistributedDataParallel" for net in recipe.networks().values())
         losses = recipe.train_step(make_batch(), 1)

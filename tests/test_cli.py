@@ -74,7 +74,7 @@ def test_python_dash_m_works_like_the_console_script(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     for command in ("ls", "validate", "build-dataset", "build-occluders", "preview", "predict", "evaluate", "train",
-                    "table", "plot"):
+                    "table", "plot", "edit"):
         assert f"    {command} " in result.stdout or f"    {command}\n" in result.stdout, command
 
 

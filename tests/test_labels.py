@@ -1,4 +1,4 @@
-"""Label tables: orders, BiSeNet remap, SGIN regions, foreground (docs/conventions.md §2)."""
+"""Label tables: orders, BiSeNet remap, HELEN-11 (SGIN regions), foreground (docs/conventions.md §2)."""
 
 from __future__ import annotations
 
@@ -37,15 +37,17 @@ def test_bisenet_function_shapes_and_dtypes() -> None:
         L.bisenet_to_celebamask(np.array([1.0]))
 
 
-def test_sgin_covers_all_classes() -> None:
-    regions = L.to_sgin_regions(np.arange(L.NUM_CLASSES, dtype=np.uint8))
-    assert regions.max() == len(L.SGIN_REGIONS) - 1 == 10
-    assert set(regions.tolist()) == set(range(11))
-    assert set(L.SGIN_FROM_CELEBAMASK) == set(L.CELEBAMASK_CLASSES)
-    region_of = {name: L.SGIN_REGIONS[regions[i]] for i, name in enumerate(L.CELEBAMASK_CLASSES)}
-    assert region_of["neck"] == "skin" and region_of["hat"] == "hair" and region_of["cloth"] == "background"
-    assert region_of["earring"] == "ears" and region_of["r_brow"] == "brows"
-    assert L.to_sgin_regions(np.array([L.OCCLUDER_CLASS], np.uint8))[0] == L.IGNORE
+def test_helen_table_covers_every_class_and_round_trips() -> None:
+    helen = L.to_helen(np.arange(L.NUM_CLASSES, dtype=np.uint8))
+    assert set(helen.tolist()) == set(range(len(L.HELEN_CLASSES))) and len(L.HELEN_CLASSES) == 11
+    assert set(L.HELEN_FROM_CELEBAMASK) == set(L.CELEBAMASK_CLASSES)
+    cls = {name: L.HELEN_CLASSES[helen[i]] for i, name in enumerate(L.CELEBAMASK_CLASSES)}
+    assert cls["neck"] == "background" and cls["hat"] == "background" and cls["l_ear"] == "skin"
+    assert cls["eyeglasses"] == "skin" and cls["r_brow"] == "r_brow" and cls["mouth"] == "mouth"
+    assert L.to_helen(np.array([L.OCCLUDER_CLASS], np.uint8))[0] == L.IGNORE
+    back = L.helen_to_celebamask(np.arange(11, dtype=np.uint8))  # every HELEN class is a CelebAMask-HQ class
+    assert (L.to_helen(back) == np.arange(11)).all()
+    assert L.helen_to_celebamask(np.array([11], np.uint8))[0] == L.IGNORE
 
 
 def test_foreground_mask() -> None:
@@ -62,9 +64,9 @@ def test_real_label(assets) -> None:
     L.check_label_values(label, "0.png")
     fraction = L.foreground_mask(label).mean()
     assert 0.2 < fraction < 0.9  # a 1024-px CelebA-HQ portrait: face + hair fill much of the frame
-    regions = L.to_sgin_regions(label)
+    regions = L.to_helen(label)
     skin = label == L.CLASS_INDEX["skin"]
-    assert skin.any() and (regions[skin] == L.SGIN_REGIONS.index("skin")).all()
+    assert skin.any() and (regions[skin] == L.HELEN_CLASSES.index("skin")).all()
     assert (regions != L.IGNORE).all()
 
 

@@ -1,7 +1,7 @@
 """Training engine: logs, checkpoints, exact resume, determinism, DDP (gloo, 1 process), adapters, CLI.
 
 A toy recipe (one tiny conv net with BatchNorm and dropout, Adam, a step LR schedule, noise drawn from
-``settings.generator``) stands in for the real baselines, registered by monkeypatching ``TRAINABLE``.
+``settings.generator``) stands in for the real baselines, registered by monkeypatching ``RECIPES``.
 """
 
 from __future__ import annotations
@@ -10,20 +10,21 @@ import csv
 import json
 import shutil
 import socket
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 import pytest
 import torch
 import yaml
-from occbench.baselines.engine import recipe as recipe_module
 from occbench.baselines.engine import trainer
-from occbench.baselines.engine.adapter import MCSAMMethod, TrainedMethod, trained_method
+from occbench.baselines.engine.adapter import TrainedMethod
 from occbench.baselines.engine.data import BuiltDataset, make_loader, start_epoch
 from occbench.baselines.engine.recipe import Recipe, TrainSettings
 from occbench.baselines.engine.trainer import apply_overrides, load_checkpoint, train
+from occbench.baselines.mcsam.method import MCSAMMethod
 from torch import nn
 
 import occbench.cli
@@ -31,7 +32,7 @@ from occbench.dataset.build import BuildConfig, build_dataset
 from occbench.errors import OccbenchError
 from occbench.image_io import write_png
 from occbench.protocol import load_protocol
-from occbench.registry import METHODS
+from occbench.registry import METHODS, RECIPES
 
 STEPS_RUN: list[int] = []  # step numbers train_step was called with
 
@@ -42,7 +43,7 @@ class ToyRecipe(Recipe):
     def build(self, settings: TrainSettings) -> None:
         self.settings = settings
         assert settings.extras.get("steps_per_epoch", 3) == 3 and settings.seed in (0, 1)
-        settings.extras["random_vgg"] = settings.allow_random_vgg  # what a recipe with VGG losses reports
+        settings.extras["random_backbones"] = settings.allow_random_backbones  # what a recipe with VGG losses reports
         self.G = nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Dropout2d(0.2),
                                nn.Conv2d(8, 3, 3, padding=1), nn.Sigmoid()).to(settings.device)
         self.opt = torch.optim.Adam(self.G.parameters(), lr=float(settings.config.get("lr", 1e-2)))
@@ -76,12 +77,22 @@ class ToyRecipe(Recipe):
         return mask * self._forward(occluded, mask) + (1 - mask) * occluded
 
 
-ToyMethod = trained_method("toy", "ToyMethod")
+@dataclass(frozen=True)
+class ToyMethod(TrainedMethod):
+    """The toy recipe as an evaluation method (mask given)."""
+
+    recipe_name: ClassVar[str] = "toy"
+
+    @torch.no_grad()
+    def predict_with_mask(self, occluded, mask, extras=None):
+        occluded, mask, extras = self._inputs(occluded, mask, extras)
+        return self.recipe.inpaint(occluded, mask, extras).float(), mask
 
 
 @pytest.fixture(autouse=True)
 def toy_registered(monkeypatch):
-    monkeypatch.setitem(recipe_module.TRAINABLE, "toy", f"{__name__}:ToyRecipe")
+    monkeypatch.setitem(RECIPES._lazy, "toy", f"{__name__}:ToyRecipe")
+    monkeypatch.delitem(RECIPES._objects, "toy", raising=False)
     monkeypatch.setitem(METHODS._objects, "toy", ToyMethod)
 
 
@@ -125,7 +136,7 @@ def test_train_writes_log_and_checkpoints(dataset, tmp_path):
     for name in ("step_2.pt", "step_4.pt", "last.pt"):
         assert (tmp_path / "run" / "checkpoints" / name).is_file()
     ckpt = load_checkpoint(last)
-    assert ckpt["step"] == 4 and ckpt["method"] == "toy" and ckpt["random_vgg"] is False
+    assert ckpt["step"] == 4 and ckpt["method"] == "toy" and ckpt["random_backbones"] is False
     assert len(ckpt["protocol_hash"]) == 64 and ckpt["config"]["batch_size"] == 2
     assert set(ckpt["rng"][0]) == {"torch", "cuda", "numpy", "python", "generator", "np_rng"}
     assert ckpt["data_state"] == {"step": 4, "epoch": 1, "batch": 1}  # 3 batches per epoch
@@ -244,14 +255,23 @@ def test_ddp_gloo_single_process_matches_plain_run(dataset, tmp_path, monkeypatc
 
 
 def test_adapter_errors(tmp_path):
-    with pytest.raises(OccbenchError, match=r"method mcsam needs a trained checkpoint: pass --param checkpoint=FILE "
-                                            r"\(train one with: occbench train --method mcsam"):
+    with pytest.raises(OccbenchError, match=r"method mcsam needs a trained checkpoint: pass --param "
+                                            r"checkpoint=FILE or a --param bundle=FILE \(train one with: occbench "
+                                            r"train --method mcsam"):
         MCSAMMethod()
     with pytest.raises(OccbenchError, match="not found"):
         MCSAMMethod(checkpoint=tmp_path / "nope.pt")
     (tmp_path / "x.pt").write_bytes(b"junk")
-    with pytest.raises(OccbenchError, match="segmenter checkpoint"):
+    with pytest.raises(OccbenchError, match="with mask=predicted needs the segmenter network: pass --param "
+                                            "segmenter=FILE"):
         MCSAMMethod(checkpoint=tmp_path / "x.pt", mask="predicted")
+    bundle = tmp_path / "bundle.yaml"
+    bundle.write_text("checkpoint: x.pt\nsegmenter: nope.pt\n")
+    with pytest.raises(OccbenchError, match="segmenter checkpoint .*nope.pt not found"):
+        MCSAMMethod(bundle=bundle, mask="predicted")  # the bundle names both files, relative to itself
+    bundle.write_text("checkpoint: x.pt\ndetector: y.pt\n")
+    with pytest.raises(OccbenchError, match="bundle.yaml: Expected a mapping with keys among checkpoint, segmenter"):
+        MCSAMMethod(bundle=bundle)
     with pytest.raises(ValueError, match="mask: Expected one of given"):
         ToyMethod(checkpoint=tmp_path / "x.pt", mask="predicted")
     with pytest.raises(OccbenchError, match="not a readable occbench checkpoint"):
@@ -278,10 +298,10 @@ def test_cli_train_then_evaluate(dataset, tmp_path, capsys):
     out = tmp_path / "run"
     assert occbench.cli.main(["train", "--method", "toy", "--data", str(dataset), "--out", str(out), "--max-steps",
                               "2", "--batch-size", "2", "--device", "cpu", "--set", "lr=0.001",
-                              "--allow-random-vgg", "--no-progress"]) == 0
+                              "--allow-random-backbones", "--no-progress"]) == 0
     last = out / "checkpoints" / "last.pt"
     ckpt = load_checkpoint(last)
-    assert ckpt["config"]["lr"] == 0.001 and ckpt["random_vgg"] is True and ckpt["step"] == 2
+    assert ckpt["config"]["lr"] == 0.001 and ckpt["random_backbones"] is True and ckpt["step"] == 2
     assert occbench.cli.main(["evaluate", "--method", "toy", "--param", f"checkpoint={last}", "--data", str(dataset),
                               "--out", str(tmp_path / "eval"), "--metrics", "psnr", "--no-progress"]) == 0
     results = json.loads((tmp_path / "eval" / "results.json").read_text())

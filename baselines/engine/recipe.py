@@ -1,7 +1,9 @@
 """The contract between the training engine and one trainable method.
 
-A method folder ``baselines/<name>/`` provides a :class:`Recipe` subclass in ``train.py`` (registered
-in ``TRAINABLE`` below). The engine owns everything generic: data loading from a built dataset
+A method folder ``baselines/<name>/`` provides a :class:`Recipe` subclass in ``train.py``, registered in
+:data:`occbench.registry.RECIPES` by the folder's ``register.py``; ``settings.config`` is the method's config
+file merged with ``--set`` overrides once, by the engine (recipes never merge defaults again).
+The engine owns everything generic: data loading from a built dataset
 (docs/conventions.md §3), seeding, the step loop, checkpoints and resume, CSV/TensorBoard logs, autocast on CUDA,
 DistributedDataParallel under ``torchrun``. The recipe owns the networks, optimizers and one training
 step.
@@ -44,11 +46,11 @@ class TrainSettings:
 
     config: dict[str, Any]
     device: torch.device
-    allow_random_vgg: bool = False  # random VGG weights only behind this flag (tests); recorded in results
+    allow_random_backbones: bool = False  # random VGG weights only behind this flag (tests); recorded in results
     weights_dir: str | None = None
     amp_dtype: torch.dtype | None = None  # bf16/fp16 autocast on CUDA, None on CPU
     # engine → recipe: "steps_per_epoch" (full batches per epoch of this process) when training, "inference"
-    # (True) when an evaluation adapter builds the recipe; recipe → engine: "random_vgg" (recorded in checkpoints)
+    # (True) when an evaluation adapter builds the recipe; recipe → engine: "random_backbones" (recorded in checkpoints)
     extras: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     generator: torch.Generator | None = None  # CPU generator for the recipe's own noise (saved in checkpoints)
@@ -124,10 +126,3 @@ class Recipe(ABC):
     @torch.no_grad()
     def inpaint(self, occluded: torch.Tensor, mask: torch.Tensor, extras: dict[str, Any]) -> torch.Tensor:
         """Prediction ``(B, 3, H, W)`` in [0, 1] for evaluation (docs/conventions.md §4)."""
-
-
-TRAINABLE: dict[str, str] = {
-    "mcsam": "occbench.baselines.mcsam.train:MCSAMRecipe",
-    "mcsam-segmenter": "occbench.baselines.mcsam.train:SegmenterRecipe",
-    "fgi": "occbench.baselines.fgi.train:FGIRecipe",
-}

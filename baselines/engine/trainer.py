@@ -6,7 +6,7 @@ of the recipe's module; no file means an empty config (the recipe's defaults). `
 nested keys; with a config file, unknown keys are errors. Keys the engine itself reads (:data:`ENGINE_KEYS`):
 ``max_steps`` (the schedule length; ``--max-steps`` only stops earlier, so a smoke run and a resumed run
 see the same schedule), ``batch_size`` (per process), ``num_workers``, ``augment_flip``,
-``ddp_find_unused_parameters``.
+``ddp_find_unused_parameters``. A config's ``image_size`` follows the training dataset's resolution.
 
 Seeding: ``torch.manual_seed(seed)`` right before ``recipe.build`` (parameter init: the one use of global
 state), then the global torch/numpy/python RNGs are reseeded per rank from ``(seed, rank)`` for the
@@ -24,8 +24,9 @@ losses are rank 0's.
 A checkpoint (``torch.load(..., weights_only=True)`` reads it; see :func:`load_checkpoint`) holds
 ``format``, ``method``, ``config`` (merged), ``occbench_version``, ``protocol`` and ``protocol_hash`` of the
 training data, ``seed``, ``amp``, ``world_size``, ``step``, ``data_state`` (epoch and batches consumed),
-``rng`` (one dict per rank: torch CPU/CUDA, numpy, python, the recipe's generators), ``random_vgg`` (as
-the recipe reported it in ``settings.extras``) and ``allow_random_vgg``, and the state dicts of
+``parameters`` (count per network, also printed at the start), ``rng`` (one dict per rank: torch CPU/CUDA, numpy,
+python, the recipe's generators), ``random_backbones`` (as
+the recipe reported it in ``settings.extras``) and ``allow_random_backbones``, and the state dicts of
 ``networks``, ``optimizers``, ``schedulers`` and ``grad_scaler``. Resuming requires the same method,
 config, seed and dataset (clear errors otherwise).
 
@@ -38,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import difflib
-import importlib
 import inspect
 import math
 import os
@@ -55,14 +55,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import yaml
-from occbench.baselines.engine import recipe as recipe_module
 from occbench.baselines.engine.data import BuiltDataset, batches_per_epoch, make_loader, start_epoch
 from occbench.baselines.engine.recipe import Recipe, TrainSettings
 from torch import nn
 from tqdm import tqdm
 
 from occbench import __version__
+from occbench.dataset.layout import read_dataset_info
 from occbench.errors import OccbenchError
+from occbench.registry import RECIPES
 from occbench.rng import sample_rng
 from occbench.yamlio import read_yaml_file
 
@@ -86,27 +87,20 @@ def loader_workers(value: Any, device: torch.device) -> int:
 
 
 def trainable_methods() -> list[str]:
-    return sorted(recipe_module.TRAINABLE)
+    return RECIPES.names()
 
 
 def unknown_method_message(name: str) -> str:
-    names = trainable_methods()
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"Unknown trainable method {name!r}.{hint} Available: {', '.join(names) or '(none)'}"
+    return RECIPES.unknown_message(name)
 
 
 def recipe_class(name: str) -> type[Recipe]:
-    """The Recipe class registered as ``name`` in ``TRAINABLE``."""
-    target = recipe_module.TRAINABLE.get(name)
-    if target is None:
-        raise OccbenchError(unknown_method_message(name))
-    module_name, _, attr = target.partition(":")
+    """The Recipe class registered as ``name`` (each method folder's ``register.py``)."""
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        return RECIPES.get(name)
     except (ImportError, AttributeError) as exc:
-        raise OccbenchError(f"trainable method {name!r}: cannot load its recipe {target} "
-                            f"({type(exc).__name__}: {exc})") from exc
+        raise OccbenchError(f"trainable method {name!r}: cannot load its recipe ({type(exc).__name__}: {exc})") \
+            from exc
 
 
 def find_config(name: str, cls: type) -> Path | None:
@@ -281,13 +275,13 @@ def _unwrap(module: nn.Module) -> nn.Module:
 class CsvLog:
     """``log.csv`` with a header that grows when a new loss name appears (the file is then rewritten)."""
 
-    def __init__(self, path: Path, resume_step: int):
+    def __init__(self, path: Path, resume_step: int, keep: bool = False):
         self.path = path
         self.rows: list[dict[str, str]] = []
-        if resume_step and path.is_file():
+        if (resume_step or keep) and path.is_file():
             with path.open(newline="") as handle:
                 self.rows = [r for r in csv.DictReader(handle) if r.get("step") and int(r["step"]) <= resume_step]
-        self.columns = list(self.rows[0]) if self.rows else []
+        self.columns = list(dict.fromkeys(k for r in self.rows for k in r))
         self._rewrite()
 
     def _rewrite(self) -> None:
@@ -338,11 +332,12 @@ class _Options:
     resume: bool
     log_every: int
     checkpoint_every: int
-    allow_random_vgg: bool
+    allow_random_backbones: bool
     weights_dir: str | None
     amp: str
     tensorboard: bool
     progress: bool
+    val_data: Path | None = None
 
     @property
     def last(self) -> Path:
@@ -383,7 +378,8 @@ class _Session:
     def __init__(self, opts: _Options, cls: type[Recipe], config: dict[str, Any], ddp: Dist):
         self.opts, self.ddp, self.main = opts, ddp, ddp.rank == 0
         self.settings = TrainSettings(
-            config=config, device=ddp.device, allow_random_vgg=opts.allow_random_vgg, weights_dir=opts.weights_dir,
+            config=config, device=ddp.device, allow_random_backbones=opts.allow_random_backbones,
+            weights_dir=opts.weights_dir,
             amp_dtype=AMP_DTYPES[opts.amp], seed=opts.seed, generator=torch.Generator(),
             np_rng=np.random.default_rng(), rank=ddp.rank, world_size=ddp.world_size,
             grad_scaler=torch.amp.GradScaler("cuda") if opts.amp == "fp16" else None)
@@ -406,6 +402,10 @@ class _Session:
         self.recipe = cls()
         self.recipe.build(self.settings)
         self.nets, self.optims, self.scheds = self.recipe.networks(), self.recipe.optimizers(), self.recipe.schedulers()
+        self.meta["parameters"] = {name: sum(p.numel() for p in net.parameters()) for name, net in self.nets.items()}
+        if self.main:
+            counts = ", ".join(f"{name} {count:,}" for name, count in self.meta["parameters"].items())
+            print(f"{opts.method}: parameters: {counts}", file=sys.stderr)
         self.state = _State()
         seed_step_rngs(self.settings)
         if ckpt is not None:
@@ -438,8 +438,9 @@ class _Session:
             return
         scaler = self.settings.grad_scaler
         payload = {**self.meta, "step": self.state.step, "data_state": vars(self.state).copy(), "rng": rng,
-                   "random_vgg": bool(self.settings.extras.get("random_vgg", False)),  # as the recipe reported
-                   "allow_random_vgg": self.opts.allow_random_vgg,
+                   # as the recipe reported
+                   "random_backbones": bool(self.settings.extras.get("random_backbones", False)),
+                   "allow_random_backbones": self.opts.allow_random_backbones,
                    "networks": {n: _unwrap(m).state_dict() for n, m in self.nets.items()},
                    "optimizers": {n: o.state_dict() for n, o in self.optims.items()},
                    "schedulers": {n: s.state_dict() for n, s in self.scheds.items()},
@@ -476,6 +477,23 @@ class _Session:
                 self.state.batch += 1
                 yield batch
 
+    @torch.no_grad()
+    def validate(self, step: int) -> None:
+        """Recipe metrics over ``--val-data`` (summed with ``validation_sums``, finished by ``validation_metrics``),
+        appended to ``val.csv``; recipes without those hooks are skipped."""
+        if not hasattr(self.recipe, "validation_sums"):
+            return
+        dataset = BuiltDataset(self.opts.val_data, flip=False, seed=self.opts.seed)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=int(self.settings.config.get("batch_size", 8)))
+        totals: dict[str, torch.Tensor] = {}
+        for batch in loader:
+            batch = {k: v.to(self.ddp.device) for k, v in batch.items()}
+            for key, value in self.recipe.validation_sums(batch).items():
+                totals[key] = totals[key] + value if key in totals else value
+        metrics = self.recipe.validation_metrics(totals)
+        CsvLog(self.opts.out / "val.csv", step - 1 if step > 1 else 0, keep=True).append(
+            {"step": step, "samples": len(dataset), **metrics})
+
     def run(self) -> Path:
         opts, main = self.opts, self.main
         if main:
@@ -500,6 +518,8 @@ class _Session:
                         board.add_scalar(key, value, step)
                 if step % opts.checkpoint_every == 0 or step == opts.total:
                     self.checkpoint()
+                    if opts.val_data is not None and main:
+                        self.validate(step)
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
         finally:
@@ -513,14 +533,33 @@ class _Session:
         return opts.last
 
 
+def _fit_image_size(config: dict[str, Any], data: Path, *, explicit: bool) -> None:
+    """The dataset's resolution is the one fact about image size: a config's ``image_size`` (the paper's
+    setting) follows it, with a note; an explicit ``--set image_size`` that disagrees is an error."""
+    if "image_size" not in config:
+        return
+    resolution = int(read_dataset_info(data)["resolution"])
+    if int(config["image_size"]) == resolution:
+        return
+    if explicit:
+        raise OccbenchError(f"{data}: the dataset is {resolution} px but --set image_size={config['image_size']}; "
+                            f"build the dataset at {config['image_size']} px or drop the override")
+    print(f"note: training at the dataset's {resolution} px (the config's image_size is {config['image_size']})",
+          file=sys.stderr)
+    config["image_size"] = resolution
+
+
 def train(method: str, data: Path, out: Path, *, config_overrides: dict[str, Any] | None = None,
           max_steps: int | None = None, batch_size: int | None = None, device: str = "cpu", seed: int = 0,
-          resume: bool = True, log_every: int = 50, checkpoint_every: int = 1000, allow_random_vgg: bool = False,
+          resume: bool = True, log_every: int = 50, checkpoint_every: int = 1000,
+          allow_random_backbones: bool = False,
           weights_dir: str | Path | None = None, amp: str = "none", tensorboard: bool = False,
-          progress: bool = True) -> Path:
+          progress: bool = True, val_data: str | Path | None = None) -> Path:
     """Train ``method`` on the built dataset ``data`` into ``out``; returns ``out/checkpoints/last.pt``.
 
     ``max_steps`` stops the run (default: the config's); ``batch_size`` overrides the config's (per process).
+    ``val_data``: a built dataset on which recipes with validation hooks report metrics at every checkpoint
+    (``val.csv``: the detector's IoU, the parser's per-class IoU and mIoU).
     Rerunning with a larger ``max_steps`` resumes from ``last.pt`` unless ``resume=False``.
     """
     if amp not in AMP_DTYPES:
@@ -532,13 +571,15 @@ def train(method: str, data: Path, out: Path, *, config_overrides: dict[str, Any
         raise OccbenchError(f"--amp {amp}: autocast is only supported on CUDA; use --amp none on {device}")
     config, _ = load_config(method, cls, {**(config_overrides or {}),
                                           **({"batch_size": batch_size} if batch_size else {})})
+    _fit_image_size(config, Path(data), explicit="image_size" in (config_overrides or {}))
     total = max_steps if max_steps is not None else config.get("max_steps")
     if total is None:
         raise OccbenchError(f"{method}: no max_steps in its config; pass --max-steps N")
     opts = _Options(method=method, data=Path(data), out=Path(out), total=int(total), seed=seed, resume=resume,
-                    log_every=log_every, checkpoint_every=checkpoint_every, allow_random_vgg=allow_random_vgg,
+                    log_every=log_every, checkpoint_every=checkpoint_every,
+                    allow_random_backbones=allow_random_backbones,
                     weights_dir=str(weights_dir) if weights_dir else None, amp=amp, tensorboard=tensorboard,
-                    progress=progress)
+                    progress=progress, val_data=Path(val_data) if val_data else None)
     ddp = setup_distributed(device)
     try:
         return _Session(opts, cls, config, ddp).run()

@@ -9,30 +9,14 @@ as R-MNet's Keras code), then one generator update with L_cF + L_F + L_pF + the 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from occbench.baselines.engine.recipe import Recipe, TrainSettings
 from occbench.baselines.fgi.losses import FGILossConfig, composite, critic_loss, generator_loss
 from occbench.baselines.fgi.model import FGIGenerator, fgi_critic
 from occbench.baselines.layers import VGGFeatures
 from torch import nn
-
-HERE = Path(__file__).resolve().parent
-
-
-def merged_config(override: dict[str, Any]) -> dict[str, Any]:
-    """``config.yaml`` of this folder with ``override`` merged over it (nested dicts merged key by key)."""
-
-    def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-        out = dict(base)
-        for key, value in extra.items():
-            out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        return out
-
-    return merge(yaml.safe_load((HERE / "config.yaml").read_text()), override or {})
 
 
 @contextmanager
@@ -52,7 +36,7 @@ class FGIRecipe(Recipe):
     name = "fgi"
 
     def build(self, settings: TrainSettings) -> None:
-        cfg = merged_config(settings.config)
+        cfg = settings.config
         self.settings, self.config, dev = settings, cfg, settings.device
         g = cfg["generator"]
         self.generator = FGIGenerator(base=int(g["base"]), dropout=float(g["dropout"]), skips=bool(g["skips"]),
@@ -64,8 +48,8 @@ class FGIRecipe(Recipe):
         self.critic = fgi_critic(int(cfg["image_size"]), int(c["base"]), float(c["dropout"])).to(dev)
         self.losses = FGILossConfig.from_config(cfg["losses"])
         self.vgg = VGGFeatures("vgg16", (self.losses.perceptual_layer,), settings.weights_dir,
-                               settings.allow_random_vgg).to(dev)
-        settings.extras["random_vgg"] = self.vgg.random_weights
+                               settings.allow_random_backbones).to(dev)
+        settings.extras["random_backbones"] = self.vgg.random_weights
         if cfg["fg_without_labels"] not in ("ones", "error"):
             raise ValueError(f"fg_without_labels: Expected 'ones' or 'error', but got {cfg['fg_without_labels']!r}")
         opt = cfg["optimizer"]

@@ -87,3 +87,45 @@ class WGANCritic(nn.Module):
         if x.shape[-2:] != (self.image_size, self.image_size):
             raise ValueError(f"Expected images of {self.image_size}×{self.image_size}, but got {tuple(x.shape[-2:])}")
         return self.fc(self.features(x).flatten(1))
+
+
+class FeaturePatchGAN(nn.Module):
+    """A pix2pixHD PatchGAN (k4, LeakyReLU 0.2; InstanceNorm after the first layer, spectral norm on every
+    conv as SPADE/SEAN do) that returns the output of every layer, for feature matching: the last is the
+    ``(B, 1, h, w)`` logit map."""
+
+    def __init__(self, in_ch: int, base: int = 64, n_layers: int = 3) -> None:
+        super().__init__()
+        layers = [nn.Sequential(_sn_conv(in_ch, base, 2), nn.LeakyReLU(0.2))]
+        ch = base
+        for i in range(1, n_layers + 1):
+            nxt = base * min(2 ** i, 8)
+            stride = 2 if i < n_layers else 1
+            layers.append(nn.Sequential(_sn_conv(ch, nxt, stride), nn.InstanceNorm2d(nxt), nn.LeakyReLU(0.2)))
+            ch = nxt
+        layers.append(nn.Sequential(_sn_conv(ch, 1, 1)))
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outputs = []
+        for layer in self.layers:
+            x = layer(x)
+            outputs.append(x)
+        return outputs
+
+
+class MultiscalePatchDiscriminator(nn.Module):
+    """pix2pixHD's multi-scale discriminator: ``n_scales`` :class:`FeaturePatchGAN` s, each on the input
+    average-pooled once more (3×3, stride 2). ``forward`` returns one list of layer outputs per scale."""
+
+    def __init__(self, in_ch: int, base: int = 64, n_layers: int = 3, n_scales: int = 2) -> None:
+        super().__init__()
+        self.scales = nn.ModuleList(FeaturePatchGAN(in_ch, base, n_layers) for _ in range(n_scales))
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        outputs = []
+        for i, discriminator in enumerate(self.scales):
+            if i:
+                x = torch.nn.functional.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            outputs.append(discriminator(x))
+        return outputs

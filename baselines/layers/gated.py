@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from occbench.baselines.layers.norms import make_norm
 from torch import nn
 
 ACTIVATIONS = ("elu", "lrelu", "relu", "none")
-NORMS = ("bn", "in", "none")
 
 
 def make_activation(name: str) -> nn.Module:
@@ -26,17 +26,6 @@ def make_activation(name: str) -> nn.Module:
     if name == "none":
         return nn.Identity()
     raise ValueError(f"Expected activation in {ACTIVATIONS}, but got {name!r}")
-
-
-def make_norm(name: str, channels: int) -> nn.Module:
-    """``bn`` (BatchNorm2d) | ``in`` (InstanceNorm2d, no affine) | ``none``."""
-    if name == "bn":
-        return nn.BatchNorm2d(channels)
-    if name == "in":
-        return nn.InstanceNorm2d(channels)
-    if name == "none":
-        return nn.Identity()
-    raise ValueError(f"Expected norm in {NORMS}, but got {name!r}")
 
 
 class GatedConv2d(nn.Module):

@@ -96,3 +96,34 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, norm
 def masked_l2(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, normalize: str = "numel") -> torch.Tensor:
     """Squared-error twin of :func:`masked_l1`."""
     return _masked((pred.float() - target.float()).square(), mask.float(), normalize)
+
+
+def nonsaturating_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The original GAN loss for D, ``-E[log D(x)] - E[log(1 - D(G(z)))]``, on logits (BCE)."""
+    return (torch.nn.functional.softplus(-real_logits).mean() + torch.nn.functional.softplus(fake_logits).mean())
+
+
+def nonsaturating_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss ``-E[log D(G(z))]`` (Goodfellow et al. 2014), on logits."""
+    return torch.nn.functional.softplus(-fake_logits).mean()
+
+
+def hinge_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss for D (SPADE/SEAN): ``E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]``."""
+    return torch.relu(1 - real_logits).mean() + torch.relu(1 + fake_logits).mean()
+
+
+def hinge_g_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss for G: ``-E[D(G(z))]``."""
+    return -fake_logits.mean()
+
+
+def feature_matching_loss(real: list[list[torch.Tensor]], fake: list[list[torch.Tensor]]) -> torch.Tensor:
+    """pix2pixHD/SPADE's discriminator feature matching: L1 between real and fake at every intermediate layer
+    (the logits excluded), summed over layers and averaged over scales (SPADE's ``GAN_Feat_loss`` before
+    ``lambda_feat``); ``real`` features are detached."""
+    total = fake[0][0].new_zeros(())
+    for real_scale, fake_scale in zip(real, fake):
+        for r, f in zip(real_scale[:-1], fake_scale[:-1]):
+            total = total + torch.nn.functional.l1_loss(f, r.detach())
+    return total / max(len(fake), 1)

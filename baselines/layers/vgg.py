@@ -73,7 +73,7 @@ class VGGFeatures(nn.Module):
     @staticmethod
     def _load(features: nn.Sequential, arch: str, weights_dir: str | Path | None, allow_random: bool) -> bool:
         try:
-            path = find_weights(arch, weights_dir, "--allow-random-vgg")
+            path = find_weights(arch, weights_dir, "--allow-random-backbones")
         except MissingWeightsError:
             if not allow_random:
                 raise

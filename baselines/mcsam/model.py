@@ -16,23 +16,9 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from occbench.baselines.layers import FeaturePatchDiscriminator, GatedConv2d, GatedUpConv2d, PatchDiscriminator
-from occbench.baselines.layers.gated import make_norm
+from occbench.baselines.layers.attention import CSAM
+from occbench.baselines.layers.norms import make_norm
 from torch import nn
-
-
-class CSAM(nn.Module):
-    """Channel-spatial attention (Niu et al., HAN, ECCV 2020): a 3×3×3 Conv3d over the feature map seen as a
-    one-channel ``(C, H, W)`` volume, sigmoid, scaled by a learnable ``scale`` (β, initialised to 0):
-    ``F_csa = β·σ(φ(F))⊙F + F`` (M-CSAM Eq. 2–3). At initialisation the module is the identity."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv3d(1, 1, kernel_size=3, padding=1)
-        self.scale = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        attention = torch.sigmoid(self.conv(x.unsqueeze(1))).squeeze(1)
-        return x * (self.scale * attention) + x
 
 
 class DilatedBranch(nn.Sequential):

@@ -2,19 +2,17 @@
 
 One ``train_step`` = one update of both discriminators (RaLSGAN on the detached composite), then one
 generator update with the losses of :mod:`.losses`, then one scheduler step (the official training order).
-Configs: ``config.yaml`` (inpainting) and ``config_mcsam-segmenter.yaml`` (segmenter) in this folder; a
-partial ``settings.config`` is merged over them.
+Configs: ``config.yaml`` (inpainting) and ``config_mcsam-segmenter.yaml`` (segmenter) in this folder, read
+and merged with ``--set`` overrides by the engine.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-import yaml
 from occbench.baselines.engine.recipe import Recipe, TrainSettings
 from occbench.baselines.layers import VGGFeatures
 from occbench.baselines.mcsam.losses import (
@@ -26,20 +24,6 @@ from occbench.baselines.mcsam.losses import (
 )
 from occbench.baselines.mcsam.model import MCSAMDiscriminators, MCSAMGenerator, UNetSegmenter
 from torch import nn
-
-HERE = Path(__file__).resolve().parent
-
-
-def merged_config(filename: str, override: dict[str, Any]) -> dict[str, Any]:
-    """The YAML ``filename`` of this folder with ``override`` merged over it (nested dicts merged key by key)."""
-
-    def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-        out = dict(base)
-        for key, value in extra.items():
-            out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        return out
-
-    return merge(yaml.safe_load((HERE / filename).read_text()), override or {})
 
 
 def linear_decay(steps_per_epoch: int, constant_epochs: int, decay_fraction_per_epoch: float):
@@ -76,7 +60,7 @@ class MCSAMRecipe(Recipe):
     name = "mcsam"
 
     def build(self, settings: TrainSettings) -> None:
-        cfg = merged_config("config.yaml", settings.config)
+        cfg = settings.config
         self.settings, self.config, dev = settings, cfg, settings.device
         g = cfg["generator"]
         self.generator = MCSAMGenerator(base=g["base"], n_blocks=g["n_blocks"], dilations=tuple(g["dilations"]),
@@ -90,8 +74,8 @@ class MCSAMRecipe(Recipe):
                                                   feature_width=d["feature_width"]).to(dev)
         self.losses = MCSAMLossConfig.from_config(cfg["losses"])
         self.vgg = VGGFeatures("vgg16", self.losses.vgg_layers(), settings.weights_dir,
-                               settings.allow_random_vgg).to(dev)
-        settings.extras["random_vgg"] = self.vgg.random_weights
+                               settings.allow_random_backbones).to(dev)
+        settings.extras["random_backbones"] = self.vgg.random_weights
         self.opt_g = _adam(self.generator, cfg["optimizer"])
         self.opt_d = _adam(self.discriminators, cfg["optimizer"])
         sched = cfg["schedule"]
@@ -157,7 +141,7 @@ class SegmenterRecipe(Recipe):
     name = "mcsam-segmenter"
 
     def build(self, settings: TrainSettings) -> None:
-        cfg = merged_config("config_mcsam-segmenter.yaml", settings.config)
+        cfg = settings.config
         self.settings, self.config = settings, cfg
         self.segmenter = UNetSegmenter(base=int(cfg["base"])).to(settings.device)
         self.inference = bool(settings.extras.get("inference", False))

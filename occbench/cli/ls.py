@@ -25,5 +25,6 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("ls", help="list registered sources, masks, methods or shipped protocols",
                             epilog="example: occbench ls methods")
-    parser.add_argument("what", choices=["sources", "masks", "methods", "protocols"])
+    parser.add_argument("what", choices=["sources", "masks", "methods", "recipes", "protocols"],
+                        help="recipes: the networks occbench train can train")
     parser.set_defaults(func=run)

@@ -94,10 +94,15 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
                           overwrite=config.overwrite, progress=config.progress))
     recorded = read_json(config.out / "run.json")
     pred_dir = (config.out / "pred").resolve()
+    provenance = {k: v for k, v in recorded.items() if k not in _RUN_ONLY_KEYS}  # checkpoints, modes, training
     return pred_dir, {"name": config.method, "params": recorded["params"], "mask": recorded["mask"],
                       "checkpoint": recorded.get("checkpoint"), "checkpoint_sha256": recorded.get("checkpoint_sha256"),
-                      "predictions": str(pred_dir), "external": False,
-                      **{k: v for k, v in recorded.items() if k.startswith(("trained_", "segmenter"))}}
+                      "predictions": str(pred_dir), "external": False, **provenance}
+
+
+# run.json keys about the run itself (the dataset is recorded separately in results); the rest is the method's
+_RUN_ONLY_KEYS = frozenset({"dataset", "dataset_path", "fingerprint", "method", "occbench_version", "params",
+                            "protocol", "protocol_hash", "weights"})
 
 
 def _predicted_masks(pred_dir: Path, method: dict[str, Any]) -> Path | None:
@@ -275,8 +280,8 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
                        "shared_work": {"raw_equals_composite": scorer.raw_equals_composite,
                                        "reference_cache": scorer.cache_stats},
                        "random_weights": scorer.random_weights
-                       + (["training VGG (the checkpoint was trained with random VGG weights)"]
-                          if method.get("trained_random_vgg") else [])},
+                       + (["training backbones (the checkpoint was trained with random ImageNet backbones)"]
+                          if method.get("trained_random_backbones") else [])},
         "pixel_check": check.record(),
         "warnings": scorer.warnings + warnings,
         **aggregates.to_results({name: info_.better for name, info_ in METRIC_INFO.items()}),

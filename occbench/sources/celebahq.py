@@ -23,6 +23,8 @@ ID_RANGES = {  # split → inclusive CelebA-HQ id range
     "pconv-train": (0, 26999),
     "pconv-test": (27000, 29999),
     "sean-test": (28000, 29999),
+    "sgin-train": (0, 22299),
+    "sgin-val": (27200, 29999),
 }
 _PART_FILE = re.compile(r"^(\d{5})_(" + "|".join(ANNO_PART_CLASS) + r")\.png$")
 _INT = re.compile(r"^\d+$")
