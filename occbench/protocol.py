@@ -8,7 +8,7 @@ are given at build time and recorded as provenance). Example::
     include: _base/celebahq256.yaml   # or a list; relative to this file; later keys win
     seed: 2026
     resolution: 256                   # square output side in pixels
-    preprocess: {resize: short-side, crop: center, upscale: false}
+    preprocess: {resize: short-side, crop: center, upscale: false}   # optional short_side: 512 (see Preprocess)
     source: {name: celebahq, split: pconv-test, params: {}}
     generator: {name: center, params: {size: 128}}
     variants: 1                       # occlusions drawn per source image
@@ -55,7 +55,7 @@ _TOP_LEVEL: dict[str, tuple[bool, tuple[type, ...], str]] = {
     "include": (False, (str, list), "a file name or a list of file names"),
     "seed": (True, (int,), "a non-negative integer"),
     "resolution": (True, (int,), "the output side in pixels (integer)"),
-    "preprocess": (False, (dict,), "a mapping with resize, crop, upscale"),
+    "preprocess": (False, (dict,), "a mapping with resize, crop, upscale, short_side"),
     "source": (True, (dict,), "a mapping with name, split, params"),
     "generator": (True, (dict,), "a mapping with name, params"),
     "variants": (False, (int,), "occlusions per source image (integer >= 1)"),
@@ -65,6 +65,8 @@ _SECTIONS: dict[str, dict[str, tuple[bool, tuple[type, ...], str]]] = {
         "resize": (False, (str,), f"one of {', '.join(RESIZE_MODES)}"),
         "crop": (False, (str,), f"one of {', '.join(CROP_MODES)}"),
         "upscale": (False, (bool,), "true or false (allow images smaller than the resolution)"),
+        "short_side": (False, (int,), "the side in pixels the shorter image side is scaled to before the crop "
+                                      "(>= resolution; resize: short-side only)"),
     },
     "source": {
         "name": (True, (str,), "a registered source"),
@@ -81,11 +83,16 @@ DEFAULTS = {"preprocess": {"resize": "short-side", "crop": "center", "upscale": 
 
 @dataclass(frozen=True)
 class Preprocess:
-    """How a source image becomes a ``resolution``² target (labels always with nearest neighbour)."""
+    """How a source image becomes a ``resolution``² target (labels always with nearest neighbour).
+
+    ``short_side``: with ``resize: short-side``, the shorter side is scaled to this many pixels (default: the
+    resolution) and the centre ``resolution``² cut out, e.g. SGE-Net's Cityscapes: short side 512, then 256²
+    (not part of the hash of protocols that do not set it)."""
 
     resize: str = "short-side"
     crop: str = "center"
     upscale: bool = False
+    short_side: int | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +262,11 @@ def _check_values(data: Mapping[str, Any], path: Path) -> None:
         fail("preprocess.resize", f"one of {', '.join(RESIZE_MODES)}")
     if data["preprocess"]["crop"] not in CROP_MODES:
         fail("preprocess.crop", f"one of {', '.join(CROP_MODES)}")
+    short_side = data["preprocess"].get("short_side")
+    if short_side is not None and not data["resolution"] <= short_side <= 8192:
+        fail("preprocess.short_side", f"an integer between the resolution ({data['resolution']}) and 8192")
+    if short_side is not None and data["preprocess"]["resize"] != "short-side":
+        fail("preprocess.short_side", "no short_side with resize: stretch (it sets the scale of resize: short-side)")
     for section, registry in (("source", SOURCES), ("generator", MASKS)):
         if data[section]["name"] not in registry:
             raise ProtocolError(f"{path}: {section}.name: {registry.unknown_message(data[section]['name'])}")

@@ -141,12 +141,14 @@ def discover_baselines() -> None:
 
 # Built-in entries, lazily: listing them imports nothing heavy.
 for _name, _target, _about in (
-    ("folder", "occbench.sources.folder:FolderSource", "any tree of images, optional CelebAMask-HQ label maps"),
+    ("folder", "occbench.sources.folder:FolderSource", "any tree of images, optional label maps (any scheme)"),
     ("celebahq", "occbench.sources.celebahq:CelebAHQSource", "CelebA-HQ with CelebAMask-HQ labels; PConv/SEAN splits"),
     ("celeba", "occbench.sources.celeba:CelebASource", "aligned CelebA with its train/val/test partition"),
     ("demo", "occbench.sources.demo:DemoSource", "scikit-image's bundled photographs (no download)"),
     ("helen", "occbench.sources.helen:HelenSource", "HELEN face parsing (11 classes), official splits"),
     ("toyfaces", "occbench.sources.toyfaces:ToyFacesSource", "synthetic labelled face-like drawings (no download)"),
+    ("cityscapes", "occbench.sources.cityscapes:CityscapesSource", "Cityscapes, train-id labels; SGE-Net splits"),
+    ("ost", "occbench.sources.ost:OSTSource", "Outdoor Scenes (OST) with SFTGAN's 8-class annotations"),
 ):
     SOURCES.add(_name, _target, _about)
 

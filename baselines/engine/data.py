@@ -2,13 +2,14 @@
 
 A batch is the dict described in :mod:`occbench.baselines.engine.recipe`: ``target``, ``occluded``
 ``(B, 3, H, W)`` float32 in [0, 1], ``mask`` ``(B, 1, H, W)`` (1 = hole) and, when ``dataset.json`` says
-the dataset has labels, ``label`` ``(B, H, W)`` int64 and ``fg`` ``(B, 1, H, W)`` (classes 1–13).
+the dataset has labels, ``label`` ``(B, H, W)`` int64 in the dataset's label scheme (``label_scheme``, see
+:mod:`occbench.labels`) and, when that scheme has a foreground (faces), ``fg`` ``(B, 1, H, W)``.
 
 Order: every process uses a :class:`ResumableSampler` (a ``DistributedSampler``, with one replica
 outside DDP), whose permutation of epoch ``e`` is ``randperm(n)`` under ``seed + e``; the position in the
 epoch is part of the checkpoint, so a resumed run reads the same batches as an uninterrupted one. The
 optional horizontal flip (off by default) is drawn per sample from ``sample_rng(seed, "flip", epoch, id)``,
-so it depends neither on worker count nor on run order.
+so it depends neither on worker count nor on run order; it swaps the scheme's left/right classes in the labels.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from occbench.dataset.layout import DatasetLayout, read_dataset_info, read_manif
 from occbench.dataset.tensors import fg_tensor, image_tensor, label_tensor, mask_tensor, read_hole
 from occbench.errors import OccbenchError
 from occbench.image_io import read_gray, read_image
+from occbench.labels import dataset_scheme
 from occbench.rng import sample_rng
 
 
@@ -44,6 +46,8 @@ class BuiltDataset(Dataset):
         if not self.ids:
             raise OccbenchError(f"{self.layout.manifest}: the dataset has no samples to train on")
         self.labels = bool(self.info.get("labels"))
+        self.scheme = dataset_scheme(self.info) if self.labels else None
+        self._flip_lut = self.scheme.flip_lut() if self.scheme is not None else None
         self.flip = flip
         self.seed = seed
         self.epoch = 0
@@ -63,12 +67,14 @@ class BuiltDataset(Dataset):
         label = read_gray(self.layout.file("label", sample_id), row["sha256_label"] or None) if self.labels else None
         if self.flip and sample_rng(self.seed, "flip", self.epoch, sample_id).random() < 0.5:
             target, occluded, mask = target[:, ::-1], occluded[:, ::-1], mask[:, ::-1]
-            # a horizontal flip swaps the subject's left and right: l_/r_ classes are not swapped (the
-            # foreground, the only label-derived input recipes use, does not depend on it)
-            label = label[:, ::-1] if label is not None else None
+            # a horizontal flip swaps the subject's left and right: the scheme's left/right classes are swapped
+            # (l_eye <-> r_eye, ...; identity for schemes without such pairs, e.g. Cityscapes)
+            label = self._flip_lut[label[:, ::-1]] if label is not None else None
         sample = {"target": image_tensor(target), "occluded": image_tensor(occluded), "mask": mask_tensor(mask)}
         if label is not None:
-            sample["label"], sample["fg"] = label_tensor(label), fg_tensor(label)
+            sample["label"] = label_tensor(label)
+            if self.scheme.foreground is not None:
+                sample["fg"] = fg_tensor(label, self.scheme)
         return sample
 
 

@@ -6,7 +6,8 @@ of the recipe's module; no file means an empty config (the recipe's defaults). `
 nested keys; with a config file, unknown keys are errors. Keys the engine itself reads (:data:`ENGINE_KEYS`):
 ``max_steps`` (the schedule length; ``--max-steps`` only stops earlier, so a smoke run and a resumed run
 see the same schedule), ``batch_size`` (per process), ``num_workers``, ``augment_flip``,
-``ddp_find_unused_parameters``. A config's ``image_size`` follows the training dataset's resolution.
+``ddp_find_unused_parameters``. A config's ``image_size`` follows the training dataset's resolution, and
+``label_scheme: auto`` becomes the dataset's label scheme.
 
 Seeding: ``torch.manual_seed(seed)`` right before ``recipe.build`` (parameter init: the one use of global
 state), then the global torch/numpy/python RNGs are reseeded per rank from ``(seed, rank)`` for the
@@ -533,20 +534,28 @@ class _Session:
         return opts.last
 
 
-def _fit_image_size(config: dict[str, Any], data: Path, *, explicit: bool) -> None:
-    """The dataset's resolution is the one fact about image size: a config's ``image_size`` (the paper's
-    setting) follows it, with a note; an explicit ``--set image_size`` that disagrees is an error."""
-    if "image_size" not in config:
-        return
-    resolution = int(read_dataset_info(data)["resolution"])
-    if int(config["image_size"]) == resolution:
-        return
-    if explicit:
-        raise OccbenchError(f"{data}: the dataset is {resolution} px but --set image_size={config['image_size']}; "
-                            f"build the dataset at {config['image_size']} px or drop the override")
-    print(f"note: training at the dataset's {resolution} px (the config's image_size is {config['image_size']})",
-          file=sys.stderr)
-    config["image_size"] = resolution
+def _fit_dataset_facts(config: dict[str, Any], data: Path, overrides: dict[str, Any]) -> None:
+    """The training dataset is the one place for its facts: a config's ``image_size`` (the paper's setting)
+    follows its resolution, with a note (an explicit ``--set image_size`` that disagrees is an error), and
+    ``label_scheme: auto`` becomes its label scheme (an explicit other scheme is an error)."""
+    info = read_dataset_info(data)
+    resolution = int(info["resolution"])
+    if "image_size" in config and int(config["image_size"]) != resolution:
+        if "image_size" in overrides:
+            raise OccbenchError(f"{data}: the dataset is {resolution} px but --set image_size={config['image_size']}; "
+                                f"build the dataset at {config['image_size']} px or drop the override")
+        print(f"note: training at the dataset's {resolution} px (the config's image_size is {config['image_size']})",
+              file=sys.stderr)
+        config["image_size"] = resolution
+    if "label_scheme" in config and info.get("labels"):
+        from occbench.labels import dataset_scheme
+
+        scheme = dataset_scheme(info).name
+        if config["label_scheme"] == "auto":
+            config["label_scheme"] = scheme
+        elif config["label_scheme"] != scheme:
+            raise OccbenchError(f"{data}: its labels are {scheme!r}, but this method reads {config['label_scheme']!r} "
+                                "labels (its config's label_scheme); train it on such a dataset")
 
 
 def train(method: str, data: Path, out: Path, *, config_overrides: dict[str, Any] | None = None,
@@ -571,7 +580,7 @@ def train(method: str, data: Path, out: Path, *, config_overrides: dict[str, Any
         raise OccbenchError(f"--amp {amp}: autocast is only supported on CUDA; use --amp none on {device}")
     config, _ = load_config(method, cls, {**(config_overrides or {}),
                                           **({"batch_size": batch_size} if batch_size else {})})
-    _fit_image_size(config, Path(data), explicit="image_size" in (config_overrides or {}))
+    _fit_dataset_facts(config, Path(data), config_overrides or {})
     total = max_steps if max_steps is not None else config.get("max_steps")
     if total is None:
         raise OccbenchError(f"{method}: no max_steps in its config; pass --max-steps N")

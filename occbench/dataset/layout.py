@@ -8,7 +8,7 @@
     <out>/target/<id>.png        RGB ground truth at protocol resolution
     <out>/occluded/<id>.png      RGB input a method sees (hole zeroed or occluder pasted)
     <out>/mask/<id>.png          uint8, 255 = occluded
-    <out>/label/<id>.png         CelebAMask-HQ classes of the target (when the source has labels)
+    <out>/label/<id>.png         classes of the target in the dataset's label_scheme (when the source has labels)
     <out>/label_occ/<id>.png     labels after occlusion (occluder generators only)
     <out>/.build/                progress logs for resume and sharding (safe to delete once complete)
 """

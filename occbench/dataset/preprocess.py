@@ -1,10 +1,13 @@
 """Fitting a source image (and its labels) to the protocol's square resolution.
 
-``short-side``: scale so the shorter side equals the resolution, then centre-crop the longer side.
+``short-side``: scale so the shorter side equals the resolution (or the protocol's ``short_side``, e.g. 512 for
+SGE-Net's Cityscapes), then cut the centre ``resolution``² out (the longer side, and with ``short_side`` both sides,
+centred; odd margins leave the extra pixel at the bottom / right).
 ``stretch``: resize both sides to the resolution (aspect ratio not kept).
 Images use area interpolation when shrinking and bicubic when enlarging; labels always use nearest
-neighbour. An image smaller than the resolution is an error for the sample unless the protocol sets
-``upscale: true``. Labels may come at another size than the image (CelebAMask-HQ: 512 vs 1024) but
+neighbour. An image whose shorter side is below the resolution (or ``short_side``) is an error for the sample
+unless the protocol sets ``upscale: true``. Labels may come at another size than the image (CelebAMask-HQ: 512 vs
+1024) but
 must have the same aspect ratio. Images longer than :data:`MAX_ASPECT` times their width (or the reverse)
 are refused.
 """
@@ -30,8 +33,9 @@ def _fit(array: np.ndarray, resolution: int, policy: Preprocess, interpolation: 
         if (height, width) == (resolution, resolution):
             return array
         return cv2.resize(array, (resolution, resolution), interpolation=interpolation)
-    scale = resolution / min(height, width)
-    new_h, new_w = max(resolution, round(height * scale)), max(resolution, round(width * scale))
+    side = policy.short_side or resolution
+    scale = side / min(height, width)
+    new_h, new_w = max(side, round(height * scale)), max(side, round(width * scale))
     if (new_h, new_w) != (height, width):
         array = cv2.resize(array, (new_w, new_h), interpolation=interpolation)
     top, left = _crop_box(new_h, new_w, resolution)
@@ -44,10 +48,12 @@ def fit_image(image: np.ndarray, resolution: int, policy: Preprocess, name: str)
     if max(height, width) > MAX_ASPECT * min(height, width):
         raise SampleError(f"{name}: image is {width}x{height}; Expected an aspect ratio of at most {MAX_ASPECT}:1 "
                           "(fitting it would first scale it to an enormous strip)")
-    if min(height, width) < resolution and not policy.upscale:
-        raise SampleError(f"{name}: image is {width}x{height}, smaller than the protocol resolution {resolution} "
+    side = (policy.short_side or resolution) if policy.resize == "short-side" else resolution
+    if min(height, width) < side and not policy.upscale:
+        what = f"the protocol's short side {side}" if side != resolution else f"the protocol resolution {resolution}"
+        raise SampleError(f"{name}: image is {width}x{height}, smaller than {what} "
                           "(set preprocess.upscale: true in the protocol to enlarge such images)")
-    shrinking = min(height, width) >= resolution
+    shrinking = min(height, width) >= side
     return _fit(image, resolution, policy, cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
 
 

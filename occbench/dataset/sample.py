@@ -2,6 +2,12 @@
 
 Runs inside build workers. Every failure of a sample becomes a ``skipped`` row with its reason, so a
 long build keeps going; files are written atomically before the row is returned.
+
+Labels follow the source's label scheme (:mod:`occbench.labels`): values outside it make the sample a skip, and the
+occluder value (:data:`occbench.labels.OCCLUDER_CLASS`) is allowed in ``label_occ`` of face schemes only. Generators
+(whose face placement reads CelebAMask-HQ-style face labels) are given the labels of face schemes only; for other
+schemes they see none, as for an unlabelled source, and write no ``label_occ``. The foreground ratios of the
+manifest exist for schemes with a foreground.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from occbench.dataset.layout import DatasetLayout
 from occbench.dataset.plan import WorkUnit, sample_id
 from occbench.errors import OccbenchError, SampleError, TransientError, is_transient
 from occbench.image_io import write_png
+from occbench.labels import OCCLUDER_CLASS, LabelScheme, get_scheme
 from occbench.masks.base import Generator, hole_ratio
 from occbench.protocol import Protocol
 from occbench.rng import sample_rng
@@ -30,6 +37,11 @@ class SampleContext:
     source: Source
     generator: Generator
     layout: DatasetLayout
+
+    @property
+    def scheme(self) -> LabelScheme:
+        """The label scheme of the source's labels."""
+        return get_scheme(self.source.label_scheme)
 
 
 def _json_default(value: Any) -> Any:
@@ -58,12 +70,11 @@ def _write_sample(ctx: SampleContext, sid: str, target, label, generated) -> dic
     return hashes
 
 
-def _fg_ratios(label: np.ndarray | None, mask: np.ndarray) -> tuple[float | None, float | None]:
-    if label is None:
+def _fg_ratios(label: np.ndarray | None, mask: np.ndarray,
+               scheme: LabelScheme) -> tuple[float | None, float | None]:
+    if label is None or scheme.foreground is None:
         return None, None
-    from occbench.labels import foreground_mask
-
-    fg = foreground_mask(label)
+    fg = scheme.foreground_mask(label)
     hole = mask > 0
     n_hole = int(hole.sum())
     return float(fg.mean()), (float((fg & hole).sum()) / n_hole if n_hole else None)
@@ -95,25 +106,30 @@ def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
     try:
         loaded = ctx.source.load(unit.item)
         target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, str(unit.item.image_path))
-        label = loaded.label
+        label, scheme = loaded.label, ctx.scheme
         if label is not None:
-            label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess,
-                              str(unit.item.label_path or unit.item.image_path))
+            label_name = str(unit.item.label_path or unit.item.image_path)
+            scheme.check(label, label_name)
+            label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess, label_name)
         elif ctx.source.provides_labels():
             raise SampleError(f"{unit.item.image_path}: source promises labels but none were loaded")
+        face_label = label if scheme.foreground is not None else None
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the build goes on
         return unit_rows(ctx, unit, *_status(exc))
     rows = []
     for sid, variant in zip(ids, unit.variants):
         row = {**base, "id": sid, "variant": variant}
         try:
-            generated = ctx.generator.generate(target, label, sample_rng(protocol.seed, sid))
+            generated = ctx.generator.generate(target, face_label, sample_rng(protocol.seed, sid))
+            if generated.label_occ is not None:
+                scheme.check(generated.label_occ, f"{sid}: label_occ from {protocol.generator_name}",
+                             extra=(OCCLUDER_CLASS,))
             try:
                 hashes = _write_sample(ctx, sid, target, label, generated)
             except OSError as exc:  # output trouble says nothing about the sample
                 raise TransientError(f"{exc.filename or ctx.layout.root}: cannot write "
                                      f"({exc.strerror or exc})") from exc
-            fg, hole_fg = _fg_ratios(label, generated.mask)
+            fg, hole_fg = _fg_ratios(label, generated.mask, scheme)
             row.update(hashes, status="ok", hole_ratio=_ratio(hole_ratio(generated.mask)), fg_ratio=_ratio(fg),
                        hole_fg_ratio=_ratio(hole_fg), notes=";".join(loaded.notes),
                        params=json.dumps(generated.params or {}, sort_keys=True, default=_json_default))

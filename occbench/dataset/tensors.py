@@ -1,7 +1,8 @@
 """Files of a built dataset as torch tensors (docs/conventions.md §2), for predict, evaluate and training.
 
 Images become float32 ``(3, H, W)`` in [0, 1]; mask PNGs (255 = hole) become ``(1, H, W)`` with 1 = hole;
-label maps become int64 ``(H, W)`` classes and a ``(1, H, W)`` foreground map (classes 1–13).
+label maps become int64 ``(H, W)`` classes and a ``(1, H, W)`` foreground map (the label scheme's foreground;
+CelebAMask-HQ classes 1–13 by default).
 Stack per-sample tensors with ``torch.stack`` for a batch.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 
 from occbench.image_io import read_gray, read_image
-from occbench.labels import foreground_mask
+from occbench.labels import CELEBAMASK19, LabelScheme
 
 
 def read_hole(path: str | Path, sha256: str | None = None) -> np.ndarray:
@@ -36,9 +37,10 @@ def label_tensor(label: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(label, dtype=np.int64))
 
 
-def fg_tensor(label: np.ndarray) -> torch.Tensor:
-    """Foreground (CelebAMask-HQ classes 1–13) of a class map as float32 ``(1, H, W)``."""
-    return mask_tensor(foreground_mask(label))
+def fg_tensor(label: np.ndarray, scheme: LabelScheme = CELEBAMASK19) -> torch.Tensor:
+    """Foreground of a class map of ``scheme`` (default CelebAMask-HQ: classes 1–13) as float32 ``(1, H, W)``;
+    a scheme without a foreground raises OccbenchError."""
+    return mask_tensor(scheme.foreground_mask(label))
 
 
 def load_images(paths: list[Path], sha256s: list[str] | None = None) -> torch.Tensor:

@@ -55,6 +55,7 @@ class ScoreSettings:
     device: str = "cpu"
     feature_cache: bool = True  # reuse reference-image Inception features and face descriptors across runs
     explicit: bool = False  # metrics were chosen by the user: missing weights are an error
+    explicit_regions: bool = False  # regions were chosen by the user: fg / hole_fg the dataset cannot give are an error
 
     def __post_init__(self) -> None:
         for name, values, allowed in (("metrics", self.metrics, DEFAULT_METRICS), ("regions", self.regions, REGIONS),

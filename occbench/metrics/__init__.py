@@ -5,8 +5,9 @@ Conventions shared by every metric module (docs/conventions.md §2, §5; names a
 - images ``pred`` / ``target``: float32 torch tensors ``(B, 3, H, W)`` in ``[0, data_range]`` (``data_range``
   is 1.0 for occbench's in-memory images);
 - ``mask``: ``(B, 1, H, W)``, 1 = hole / occluded / missing, 0 = known (binarised at 0.5);
-- ``fg``: ``(B, 1, H, W)``, 1 = foreground (CelebAMask-HQ classes 1–13: skin … hair), or ``None`` when the
-  sample has no parsing labels (the ``fg`` and ``hole_fg`` regions are then omitted from the results);
+- ``fg``: ``(B, 1, H, W)``, 1 = foreground (the label scheme's; CelebAMask-HQ classes 1–13: skin … hair), or
+  ``None`` when the sample has no labels or its scheme no foreground (Cityscapes, OST): the ``fg`` and ``hole_fg``
+  regions are then omitted from the results;
 - argument names and order everywhere: ``pred, target, mask, fg, *, data_range``;
 - per-image scores come back as ``dict[(metric, region)] -> Tensor (B,) float64``; an empty region gives NaN
   (counted, never averaged in).

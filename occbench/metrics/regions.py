@@ -1,9 +1,9 @@
 """Metric regions as weight maps built from the hole mask and the foreground map (docs/conventions.md §5).
 
 Conventions: ``mask`` and ``fg`` are ``(B, 1, H, W)`` tensors, binarised at 0.5 (bool, 0/1 float and 0/1 or
-0/255 uint8 all work): ``mask`` 1 = hole (occluded / missing), ``fg`` 1 = foreground (CelebAMask-HQ classes
-1–13). A weight map is a float32 ``(B, 1, H, W)`` tensor of 0/1; a region's score for a per-pixel map ``m`` is
-``sum(w * m) / sum(w)`` per image, NaN when ``sum(w) == 0`` (empty region).
+0/255 uint8 all work): ``mask`` 1 = hole (occluded / missing), ``fg`` 1 = foreground (the label scheme's,
+e.g. CelebAMask-HQ classes 1–13). A weight map is a float32 ``(B, 1, H, W)`` tensor of 0/1; a region's score for
+a per-pixel map ``m`` is ``sum(w * m) / sum(w)`` per image, NaN when ``sum(w) == 0`` (empty region).
 
 ``zero_outside`` is not a weight map but an image transform (:func:`zero_outside`): both images are multiplied
 by the mask and the metric runs over the whole image.

@@ -1,7 +1,9 @@
 """The source interface.
 
 A source lists items (stable ids, sorted) and loads one item as an RGB uint8 image at its native size
-plus, when it has them, a parsing-label map in CelebAMask-HQ classes (docs/conventions.md §2). Sources are frozen
+plus, when it has them, a label map in the source's label scheme (``label_scheme``, a name of
+:data:`occbench.labels.SCHEMES`; CelebAMask-HQ classes unless a source says otherwise, docs/conventions.md §2).
+The build records the scheme in ``dataset.json``. Sources are frozen
 dataclasses: their fields are protocol parameters, except ``root`` (given at build time with
 ``--source-dir``, never part of the protocol hash) and ``split``.
 
@@ -69,6 +71,7 @@ class Source(ABC):
 
     has_labels: ClassVar[bool] = False
     splits: ClassVar[tuple[str, ...]] = ("all",)
+    label_scheme: ClassVar[str] = "celebamask19"  # what the values of loaded label maps mean
 
     def __post_init__(self) -> None:
         if self.split not in self.splits and not self.split.startswith("list:"):

@@ -1,4 +1,4 @@
-"""``folder``: any tree of images, optionally with CelebAMask-HQ label maps beside it.
+"""``folder``: any tree of images, optionally with label maps beside it (CelebAMask-HQ classes, or another scheme).
 
 Also home of the helpers the other sources share: ``list:<file>`` splits and label-map loading.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
 from occbench.image_io import list_image_files, read_gray, read_image
-from occbench.labels import check_label_values
+from occbench.labels import SCHEMES, get_scheme
 from occbench.sources.base import Source, SourceItem, SourceSample, id_from_relpath
 
 ASPECT_TOLERANCE = 0.01  # relative difference of height/width ratios allowed between image and label
@@ -66,12 +66,17 @@ def select_listed(split: str, root: Path | None, items: dict[str, SourceItem],
     return [chosen[key] for key in sorted(chosen)]
 
 
-def read_label(path: Path, image_shape: tuple[int, ...]) -> np.ndarray:
-    """Read a CelebAMask-HQ label map at its native size; its aspect ratio must match the image's."""
+def read_label(path: Path, image_shape: tuple[int, ...], scheme: str = "celebamask19") -> np.ndarray:
+    """Read a label map of ``scheme`` at its native size; its aspect ratio must match the image's. A map whose
+    every pixel is the scheme's ignore value is refused too (most likely a 0/255 mask given as labels)."""
     if not path.is_file():
         raise SampleError(f"{path}: label map not found")
     label = read_gray(path)
-    check_label_values(label, path)
+    labels = get_scheme(scheme)
+    labels.check(label, path)
+    if labels.ignore is not None and label.size and (label == labels.ignore).all():
+        raise SampleError(f"{path}: Expected {labels.name} class values, but every pixel is {labels.ignore} "
+                          "(ignore): a 0/255 mask?")
     check_label_aspect(label.shape, image_shape, path)
     return label
 
@@ -113,16 +118,24 @@ class FolderSource(Source):
     files whose ids collide (``a.jpg``, ``a.png``) are told apart by their extension (``a_jpg``, ``a_png``).
 
     Parameters:
-        label_dir: folder of label maps in CelebAMask-HQ classes, ``<label_dir>/<relative path>.png``
-            with the image's extension replaced by ``.png``; relative to ``root`` unless absolute, and
-            skipped when listing images. Labels are returned at their native size (aspect ratio must
-            match the image's). Without it the source has no labels.
+        label_dir: folder of label maps, ``<label_dir>/<relative path>.png`` with the image's extension replaced
+            by ``.png``; relative to ``root`` unless absolute, and skipped when listing images. Labels are
+            returned at their native size (aspect ratio must match the image's). Without it the source has no
+            labels.
+        label_scheme: what the label values mean, a name of :data:`occbench.labels.SCHEMES` (default
+            ``celebamask19``); values outside the scheme are an error for the sample.
 
     Splits: ``all``, or ``list:<file>`` (one id or relative image path per line; relative file names
     are looked up under ``root`` first, then the current directory).
     """
 
     label_dir: Path | None = None
+    label_scheme: str = "celebamask19"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.label_scheme not in SCHEMES:
+            raise ValueError(f"label_scheme: Expected one of {', '.join(SCHEMES)}, but got {self.label_scheme!r}")
 
     def provides_labels(self) -> bool:
         return self.label_dir is not None
@@ -170,5 +183,5 @@ class FolderSource(Source):
     def load(self, item: SourceItem) -> SourceSample:
         notes: list[str] = []
         image = read_image(item.image_path, notes)
-        label = read_label(item.label_path, image.shape) if item.label_path is not None else None
+        label = read_label(item.label_path, image.shape, self.label_scheme) if item.label_path is not None else None
         return SourceSample(image=image, label=label, notes=notes)
