@@ -16,8 +16,10 @@ import json
 import subprocess
 import sys
 
-METHODS = ("mcsam", "mcsam-segmenter", "fgi", "sgin-detector", "sgin-parser", "sgin")
-OVERRIDES = {"sgin": {"semantics": "gt"}}  # SGIN trained on the batch's labels (no parser checkpoint needed)
+METHODS = ("mcsam", "mcsam-segmenter", "fgi", "sgin-detector", "sgin-parser", "sgin", "sgenet")
+# SGIN trained on the batch's labels (no parser checkpoint needed); SGE-Net on 19 classes (the engine would take
+# the scheme from the dataset)
+OVERRIDES = {"sgin": {"semantics": "gt"}, "sgenet": {"label_scheme": "celebamask19"}}
 
 def inference(method: str, recipe, data: dict):
     """What evaluation runs for this network: the mask, the semantic map, or the inpainted image."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of occbench's learned baselines, in one short script (about 5 minutes on one H200):
-#   1. trains each learned network for $STEPS steps at 256 px with $AMP autocast (SGIN's three on the built-in
-#      labelled toyfaces drawings, the others on the demo photographs);
+#   1. trains each learned network for $STEPS steps at 256 px with $AMP autocast (SGIN's three and SGE-Net on
+#      the built-in labelled toyfaces drawings, the others on the demo photographs);
 #   2. trains the same under torchrun --nproc-per-node 1 (the DDP path);
 #   3. evaluates each checkpoint on the GPU (mask given; M-CSAM also with its segmenter, mask predicted; SGIN
 #      as its full three-stage pipeline, mask and semantics predicted);
@@ -21,7 +21,7 @@ DEVICE=${DEVICE:-cuda}
 AMP=${AMP:-bf16}
 STEPS=${STEPS:-50}
 OUT=${OUT:-runs/gpu_check}
-METHODS=${METHODS:-"mcsam mcsam-segmenter fgi sgin-detector sgin-parser sgin"}
+METHODS=${METHODS:-"mcsam mcsam-segmenter fgi sgin-detector sgin-parser sgin sgenet"}
 has() { [[ " $METHODS " == *" $1 "* ]]; }
 OCC=("$PY" -m occbench)
 TRAIN_FLAGS=(--max-steps "$STEPS" --device "$DEVICE" --amp "$AMP" --allow-random-backbones --log-every 1
@@ -41,7 +41,7 @@ for method in $METHODS; do
   data="$OUT/data"
   extra=()
   case "$method" in
-    sgin-*) data="$OUT/toyfaces" ;;
+    sgin-* | sgenet) data="$OUT/toyfaces" ;;
     sgin) data="$OUT/toyfaces"; extra=(--set "parser_checkpoint=$OUT/sgin-parser/checkpoints/last.pt") ;;
   esac
   "${OCC[@]}" train --method "$method" --data "$data" --out "$OUT/$method" "${TRAIN_FLAGS[@]}" "${extra[@]}"
@@ -66,6 +66,10 @@ if has sgin && has sgin-detector && has sgin-parser; then
     --param "detector=$OUT/sgin-detector/checkpoints/last.pt" --param "parser=$OUT/sgin-parser/checkpoints/last.pt" \
     --param semantics=predicted --data "$OUT/toyfaces" --out "$OUT/eval-sgin-3stage" "${EVAL_FLAGS[@]}"
 fi
+if has sgenet; then
+  "${OCC[@]}" evaluate --method sgenet --checkpoint "$OUT/sgenet/checkpoints/last.pt" --data "$OUT/toyfaces" \
+    --out "$OUT/eval-sgenet" "${EVAL_FLAGS[@]}"
+fi
 
 "$PY" - "$OUT" "$METHODS" <<'EOF'
 """Summary: median step time after 5 warm-up steps, images/s (batch / step time), peak GPU memory."""
@@ -85,7 +89,7 @@ for method in methods:
         peak = max((float(r.get("peak_gpu_mb") or 0) for r in rows), default=0.0)
         print(f"{run:<22} {step:>8.4f} {batch / step:>12.1f} {peak:>12.0f}")
 print(f"\n{'evaluation':<22} {'scored img/s':>12} {'predict s':>10} {'peak GPU MB':>12}")
-for run in ("eval-mcsam", "eval-mcsam-2stage", "eval-fgi", "eval-sgin-3stage"):
+for run in ("eval-mcsam", "eval-mcsam-2stage", "eval-fgi", "eval-sgin-3stage", "eval-sgenet"):
     if not (out / run / "results.json").is_file():
         continue
     timing = json.loads((out / run / "results.json").read_text())["provenance"]["timing"]

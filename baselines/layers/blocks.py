@@ -8,12 +8,14 @@ from torch import nn
 
 
 class ResnetBlock(nn.Module):
-    """``x + [reflect-pad, conv3×3, norm, ReLU, reflect-pad, conv3×3, norm](x)`` at constant width."""
+    """``x + [reflect-pad, conv3×3, norm, ReLU, reflect-pad, conv3×3, norm](x)`` at constant width; with
+    ``dilation`` > 1 the first conv is dilated (EdgeConnect's middle blocks)."""
 
-    def __init__(self, channels: int, norm: str = "in") -> None:
+    def __init__(self, channels: int, norm: str = "in", dilation: int = 1) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), make_norm(norm, channels), nn.ReLU(),
+            nn.ReflectionPad2d(dilation), nn.Conv2d(channels, channels, 3, dilation=dilation),
+            make_norm(norm, channels), nn.ReLU(),
             nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), make_norm(norm, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         metrics=tuple(args.metrics or DEFAULT_METRICS), regions=tuple(args.regions or ALL_REGIONS),
         modes=tuple(args.modes or OUTPUT_MODES), boundary_px=args.boundary_px, lpips_net=args.lpips_net,
         weights_dir=args.weights_dir, allow_random_lpips=args.allow_random_lpips, device=resolve_device(args.device),
-        feature_cache=not args.no_feature_cache, explicit=bool(args.metrics),
+        feature_cache=not args.no_feature_cache, explicit=bool(args.metrics), explicit_regions=bool(args.regions),
     )
     results = evaluate(EvaluateConfig(
         data=Path(args.data), out=Path(args.out), method=args.method,
@@ -37,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"occbench: warning: {warning}", file=sys.stderr)
     print(f"{args.out}: results.json and scores.csv for {results['method']['name']} on "
           f"{results['dataset']['samples']} samples of {results['dataset']['protocol']}")
+    seg = results.get("segmentation")
+    if seg:  # the method's own segmentation (SGE-Net): scored beside the image metrics
+        miou = "n/a" if seg["miou"] is None else f"{seg['miou']:.4f}"
+        accuracy = "n/a" if seg["pixel_accuracy"] is None else f"{seg['pixel_accuracy']:.4f}"
+        print(f"segmentation ({seg['scheme']}): mIoU {miou}, pixel accuracy {accuracy} "
+              "(per class in results.json; maps in pred_seg/)")
     return 0
 
 
@@ -57,7 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help=f"default: all of {' '.join(DEFAULT_METRICS)}; missing weights then skip a metric "
                              "with a warning (asked for explicitly, they are an error)")
     parser.add_argument("--regions", nargs="+", choices=ALL_REGIONS, metavar="REGION",
-                        help=f"default: {' '.join(ALL_REGIONS)}")
+                        help=f"default: {' '.join(ALL_REGIONS)} (fg and hole_fg need a dataset whose label scheme "
+                             "has a foreground: skipped with a warning by default, an error when named here)")
     parser.add_argument("--modes", nargs="+", choices=OUTPUT_MODES, metavar="MODE",
                         help="raw: the output as returned; composite: mask*pred + (1-mask)*target (default: both)")
     parser.add_argument("--boundary-px", type=int, default=8, help="half-width of the boundary band in pixels")

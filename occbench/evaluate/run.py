@@ -36,6 +36,7 @@ from occbench.evaluate.checks import (
 )
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, read_image, write_atomic
+from occbench.labels import LabelScheme, dataset_scheme
 from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
 from occbench.prefetch import prefetch
 
@@ -86,7 +87,8 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
         recorded = recorded if isinstance(recorded, dict) else {}
         return pred_dir, {"name": recorded.get("method", pred_dir.name), "params": recorded.get("params", {}),
                           "mask": recorded.get("mask", "given"), "checkpoint": None, "checkpoint_sha256": None,
-                          "predictions": str(pred_dir), "external": not recorded}
+                          "predictions": str(pred_dir), "external": not recorded,
+                          **({"label_scheme": recorded["label_scheme"]} if "label_scheme" in recorded else {})}
     from occbench.methods.predict import PredictConfig, predict
 
     predict(PredictConfig(method=config.method, data=config.data, out=config.out, params=config.params,
@@ -105,6 +107,27 @@ _RUN_ONLY_KEYS = frozenset({"dataset", "dataset_path", "fingerprint", "method", 
                             "protocol", "protocol_hash", "weights"})
 
 
+def _segmentation(pred_dir: Path, data: Path, rows: list[dict[str, str]], info: dict[str, Any],
+                  method: dict[str, Any], warnings: list[str]) -> dict[str, Any] | None:
+    """Scores of the method's own segmentation (``pred_seg/``) when it made one and the dataset's labels use the
+    scheme it was trained on; otherwise a warning says why they are missing."""
+    seg_dir = pred_dir.parent / "pred_seg"
+    if not seg_dir.is_dir():
+        return None
+    from occbench.evaluate.segmentation import score_segmentation
+    from occbench.labels import dataset_scheme
+
+    if not info.get("labels"):
+        warnings.append("the method predicted segmentations but the dataset has no labels: not scored")
+        return None
+    scheme = dataset_scheme(info)
+    if method.get("label_scheme") != scheme.name:
+        warnings.append(f"the method segments in {method.get('label_scheme')!r} classes, the dataset's labels are "
+                        f"{scheme.name!r}: segmentation not scored")
+        return None
+    return score_segmentation(seg_dir, DatasetLayout(data), rows, scheme)
+
+
 def _predicted_masks(pred_dir: Path, method: dict[str, Any]) -> Path | None:
     """The ``pred_mask/`` folder of a run whose method found the holes itself (``mask=predicted``)."""
     if method.get("mask") != "predicted":
@@ -114,6 +137,24 @@ def _predicted_masks(pred_dir: Path, method: dict[str, Any]) -> Path | None:
         raise OccbenchError(f"{folder}: not found, but {pred_dir} holds predictions made with mask=predicted; the "
                             "masks the method used are needed to composite and to score them (predict again)")
     return folder
+
+
+def _foreground(info: dict[str, Any], settings: ScoreSettings) -> tuple[LabelScheme | None, str | None]:
+    """The label scheme whose foreground gives the ``fg`` and ``hole_fg`` regions, or None and why they are left
+    out (no labels, or a scheme without a foreground such as Cityscapes'); asked for with ``--regions``, their
+    absence is an error."""
+    scheme = dataset_scheme(info) if info.get("labels") else None
+    if scheme is not None and scheme.foreground is not None:
+        return scheme, None
+    wanted = [r for r in settings.regions if r in ("fg", "hole_fg")]
+    if not wanted:
+        return None, None
+    reason = (f"the dataset's label scheme {scheme.name!r} has no foreground" if scheme is not None
+              else "the dataset has no parsing labels")
+    if settings.explicit_regions:
+        raise OccbenchError(f"--regions {' '.join(wanted)}: {reason}; Expected regions without fg and hole_fg for "
+                            "this dataset")
+    return None, f"{reason}: fg and hole_fg regions were not scored"
 
 
 @dataclass
@@ -128,7 +169,7 @@ class _Batch:
     notes: dict[str, list[str]]
 
 
-def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[str, str]], labels: bool,
+def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[str, str]], fg: LabelScheme | None,
                 mask_dir: Path | None) -> _Batch:
     """Predictions (with the conversions their files needed) and the dataset files, each dataset file checked
     against the sha256 the manifest records."""
@@ -139,8 +180,8 @@ def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[s
         rows=rows, pred=pred,
         target=load_images([layout.file("target", i) for i in ids], [r["sha256_target"] for r in rows]),
         mask=load_masks([layout.file("mask", i) for i in ids], [r["sha256_mask"] for r in rows]),
-        fg=torch.stack([fg_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"] or None))
-                        for r in rows]) if labels else None,
+        fg=torch.stack([fg_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"] or None), fg)
+                        for r in rows]) if fg is not None else None,
         occluded=load_images([layout.file("occluded", i) for i in ids], [r["sha256_occluded"] for r in rows]),
         predicted_mask=load_masks([mask_dir / f"{i}.png" for i in ids]) if mask_dir is not None else None,
         notes={i: n for i, n in zip(ids, notes) if n})
@@ -180,7 +221,7 @@ class _PixelCheck:
 
 
 def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]], files: dict[str, Path],
-               labels: bool, mask_dir: Path | None, check: _PixelCheck) -> tuple[StreamingAggregates,
+               fg: LabelScheme | None, mask_dir: Path | None, check: _PixelCheck) -> tuple[StreamingAggregates,
                                                                                  dict[str, list[str]]]:
     layout = DatasetLayout(config.data)
     aggregates = StreamingAggregates()
@@ -189,7 +230,7 @@ def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]
     tmp = config.out / ".scores.csv.tmp"
     pred_dir = next(iter(files.values())).parent
     batches = [rows[start : start + config.batch_size] for start in range(0, len(rows), config.batch_size)]
-    loaded = prefetch(_load_batch(layout, files, batch, labels, mask_dir) for batch in batches)
+    loaded = prefetch(_load_batch(layout, files, batch, fg, mask_dir) for batch in batches)
     with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc="evaluate", unit="img",
                                                    disable=not config.progress) as bar:
         writer = csv.writer(handle, lineterminator="\n")
@@ -234,6 +275,7 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
     rows = read_manifest(config.data, info)[: config.limit]
     if not rows:
         raise OccbenchError(f"{config.data}: the dataset has no samples to evaluate")
+    fg_scheme, fg_missing = _foreground(info, config.score)  # fails on regions it cannot give before predicting
     scorer = Scorer(config.score)  # fail on missing weights before predicting
     started = time.perf_counter()
     pred_dir, method = _predictions(config)
@@ -247,7 +289,7 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
         method["display_name"] = config.name
     config.out.mkdir(parents=True, exist_ok=True)
     check = _PixelCheck(config.allow_pixel_mismatch)
-    aggregates, converted = _score_all(config, scorer, rows, files, bool(info.get("labels")), mask_dir, check)
+    aggregates, converted = _score_all(config, scorer, rows, files, fg_scheme, mask_dir, check)
     if check.disagreeing:
         warnings.append(f"{len(check.disagreeing)} predictions' known pixels disagree with this dataset's inputs "
                         f"(--allow-pixel-mismatch), e.g. {check.disagreeing[0]}")
@@ -263,15 +305,17 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
     if dataset_metrics and len(rows) < MIN_SAMPLES_FID:
         warnings.append(f"FID/KID rest on {len(rows)} samples (< {MIN_SAMPLES_FID}): biased and not comparable "
                         "to published values")
-    if not info.get("labels") and {"fg", "hole_fg"} & set(config.score.regions):
-        warnings.append("the dataset has no parsing labels: fg and hole_fg regions were not scored")
+    segmentation = _segmentation(pred_dir, config.data, rows, info, method, warnings)
+    warnings += [fg_missing] if fg_missing else []
     results = {
         "format": RESULTS_FORMAT,
         "method": method,
         "dataset": {"path": str(Path(config.data).resolve()), "protocol": protocol["name"],
                     "version": protocol["version"], "content_hash": protocol["content_hash"],
-                    "content_sha256": content, "samples": len(rows), "labels": bool(info.get("labels"))},
-        "settings": {**{k: v for k, v in asdict(config.score).items() if k not in ("weights_dir", "explicit")},
+                    "content_sha256": content, "samples": len(rows), "labels": bool(info.get("labels")),
+                    "label_scheme": dataset_scheme(info).name if info.get("labels") else None},
+        "settings": {**{k: v for k, v in asdict(config.score).items()
+                        if k not in ("weights_dir", "explicit", "explicit_regions")},
                      "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit},
         "provenance": {"occbench_version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
                        "torchvision": torchvision_status().as_dict(),
@@ -286,6 +330,7 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
         "warnings": scorer.warnings + warnings,
         **aggregates.to_results({name: info_.better for name, info_ in METRIC_INFO.items()}),
         "dataset_metrics": dataset_metrics,
+        **({"segmentation": segmentation} if segmentation else {}),
     }
     write_atomic(config.out / "results.json", (json.dumps(results, indent=2, default=str) + "\n").encode())
     return results

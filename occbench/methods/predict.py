@@ -1,4 +1,5 @@
-"""``occbench predict``: run a method over a built dataset and write ``<run>/pred/<id>.png``.
+"""``occbench predict``: run a method over a built dataset and write ``<run>/pred/<id>.png`` (and, for methods
+that find the holes or segment the image themselves, ``pred_mask/<id>.png`` and ``pred_seg/<id>.png``).
 
 Resumable: predictions already on disk are kept unless ``overwrite``. ``<run>/run.json`` records the
 method, its parameters, the mask mode and the dataset's protocol hash; a sample that fails is written
@@ -77,7 +78,13 @@ def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch:
     """Predict and write one batch; a failing batch is retried sample by sample to isolate the bad one."""
     try:
         occluded, mask, extras = loaded if loaded is not None else _load_batch(layout, batch, with_labels)
-        output, used = method.predict_with_mask(occluded.to(device), mask.to(device), extras)
+        segment = getattr(method, "predict_segmentation", None)  # methods that also segment (SGE-Net)
+        segmentation = None
+        if segment is not None:
+            output, segmentation = segment(occluded.to(device), mask.to(device), extras)
+            used = mask
+        else:
+            output, used = method.predict_with_mask(occluded.to(device), mask.to(device), extras)
         outputs = images_uint8(output)
     except (SampleError, ValueError, RuntimeError) as exc:
         if len(batch) > 1:
@@ -88,6 +95,9 @@ def _predict_batch(method: Method, layout: DatasetLayout, pred_dir: Path, batch:
         holes = ((used.detach().cpu()[:, 0] > 0.5).to(torch.uint8) * 255).numpy()
         for row, hole in zip(batch, holes):
             write_png(pred_dir.parent / "pred_mask" / f"{row['id']}.png", hole)
+    if segmentation is not None:  # class values of the method's label scheme (run.json: label_scheme)
+        for row, classes in zip(batch, segmentation.detach().cpu().to(torch.uint8).numpy()):
+            write_png(pred_dir.parent / "pred_seg" / f"{row['id']}.png", classes)
     for row, output in zip(batch, outputs):
         write_png(pred_dir / f"{row['id']}.png", output)
     return []
@@ -119,6 +129,7 @@ def claim_run_folder(out: Path, run_info: dict[str, Any], overwrite: bool) -> No
                                 "Use another --out, or pass --overwrite to replace them")
         shutil.rmtree(pred_dir, ignore_errors=True)
         shutil.rmtree(out / "pred_mask", ignore_errors=True)
+        shutil.rmtree(out / "pred_seg", ignore_errors=True)
     (out / "failed.csv").unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(run_json, (json.dumps(run_info, indent=2, sort_keys=True) + "\n").encode())
@@ -133,6 +144,9 @@ def predict(config: PredictConfig) -> dict[str, int]:
     ids = [row["id"] for row in rows]
     if not ids:
         raise OccbenchError(f"{layout.manifest}: no samples to predict")
+    check = getattr(method, "check_dataset", None)  # e.g. a method reading the labels in one scheme
+    if check is not None:
+        check(info, config.data)
     identity = run_identity(config.method, method, dataset_fingerprint(config.data, info))
     run_info = {**identity, "fingerprint": digest(identity), "dataset_path": str(Path(config.data).resolve()),
                 "protocol": info["protocol"]["name"], "protocol_hash": info["protocol"]["content_hash"],
