@@ -35,6 +35,14 @@ class SGINMethod(TrainedMethod):
         return ({"detector"} if self.mask == "predicted" else set()) | \
             ({"parser"} if self.semantics == "predicted" else set())
 
+    def check_dataset(self, info: dict[str, Any], path: Path) -> None:
+        """semantics=gt reads the dataset's labels as CelebAMask-HQ classes (mapped to HELEN's 11)."""
+        from occbench.labels import dataset_scheme
+
+        if self.semantics == "gt" and info.get("labels") and dataset_scheme(info).name != "celebamask19":
+            raise OccbenchError(f"{path}: sgin with semantics=gt needs face labels (celebamask19), but this dataset's "
+                                f"are {dataset_scheme(info).name}")
+
     @torch.no_grad()
     def semantic_map(self, masked: torch.Tensor, extras: dict[str, Any]) -> torch.Tensor:
         """One-hot HELEN classes ``(B, 11, H, W)`` for masked images in [0, 1]."""
