@@ -313,3 +313,18 @@ def test_cli_train_then_evaluate(dataset, tmp_path, capsys):
     assert occbench.cli.main(["evaluate", "--method", "toy", "--data", str(dataset), "--out",
                               str(tmp_path / "e2"), "--metrics", "psnr", "--no-progress"]) == 2
     assert "needs a trained checkpoint" in capsys.readouterr().err
+
+
+def test_rotate90_augmentation_is_per_sample_and_deterministic(dataset):
+    from occbench.baselines.engine.data import BuiltDataset
+
+    plain = BuiltDataset(dataset)
+    rotated, again = BuiltDataset(dataset, rotate90=True, seed=3), BuiltDataset(dataset, rotate90=True, seed=3)
+    turns = []
+    for i in range(len(plain)):
+        base, sample = plain[i], rotated[i]
+        torch.testing.assert_close(sample["target"], again[i]["target"])  # same seed, same rotation
+        k = next(k for k in range(4) if torch.equal(torch.rot90(base["target"], k, dims=(1, 2)), sample["target"]))
+        assert torch.equal(torch.rot90(base["mask"], k, dims=(1, 2)), sample["mask"])  # mask turns with the image
+        turns.append(k)
+    assert len(set(turns)) > 1  # not one rotation for every sample

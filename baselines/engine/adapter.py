@@ -51,7 +51,7 @@ def load_trained_recipe(path: Path, expected: str, device: str | torch.device) -
         net.load_state_dict(ckpt["networks"][name])
         net.eval().requires_grad_(False)
     info = {k: ckpt.get(k) for k in ("method", "step", "protocol", "protocol_hash", "occbench_version",
-                                     "random_backbones", "seed")}
+                                     "random_backbones", "seed", "recorded")}
     return recipe, info
 
 

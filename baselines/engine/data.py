@@ -33,11 +33,12 @@ from occbench.rng import sample_rng
 class BuiltDataset(Dataset):
     """Samples of a built dataset, in manifest (id) order.
 
+    ``rotate90``: rotate each sample by a random multiple of 90° (M-CSAM's official augmentation), drawn like the flip.
     ``flip``: flip each sample horizontally (all its tensors together) with probability 1/2, drawn from
     the sample's own generator for the current epoch (:meth:`set_epoch`).
     """
 
-    def __init__(self, root: str | Path, *, flip: bool = False, seed: int = 0):
+    def __init__(self, root: str | Path, *, flip: bool = False, rotate90: bool = False, seed: int = 0):
         self.root = Path(root)
         self.info = read_dataset_info(self.root)
         self.layout = DatasetLayout(self.root)
@@ -48,7 +49,7 @@ class BuiltDataset(Dataset):
         self.labels = bool(self.info.get("labels"))
         self.scheme = dataset_scheme(self.info) if self.labels else None
         self._flip_lut = self.scheme.flip_lut() if self.scheme is not None else None
-        self.flip = flip
+        self.flip, self.rotate90 = flip, rotate90
         self.seed = seed
         self.epoch = 0
 
@@ -70,6 +71,10 @@ class BuiltDataset(Dataset):
             # a horizontal flip swaps the subject's left and right: the scheme's left/right classes are swapped
             # (l_eye <-> r_eye, ...; identity for schemes without such pairs, e.g. Cityscapes)
             label = self._flip_lut[label[:, ::-1]] if label is not None else None
+        if self.rotate90:  # k·90° (k uniform in 0..3); a rotation keeps the subject's left and right
+            k = int(sample_rng(self.seed, "rotate90", self.epoch, sample_id).integers(4))
+            target, occluded, mask = (np.rot90(a, k) for a in (target, occluded, mask))
+            label = np.rot90(label, k) if label is not None else None
         sample = {"target": image_tensor(target), "occluded": image_tensor(occluded), "mask": mask_tensor(mask)}
         if label is not None:
             sample["label"] = label_tensor(label)

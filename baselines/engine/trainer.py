@@ -5,7 +5,7 @@ Config: ``baselines/<folder>/config_<method>.yaml`` when it exists (methods shar
 of the recipe's module; no file means an empty config (the recipe's defaults). ``--set a.b=v`` overrides
 nested keys; with a config file, unknown keys are errors. Keys the engine itself reads (:data:`ENGINE_KEYS`):
 ``max_steps`` (the schedule length; ``--max-steps`` only stops earlier, so a smoke run and a resumed run
-see the same schedule), ``batch_size`` (per process), ``num_workers``, ``augment_flip``,
+see the same schedule), ``batch_size`` (per process), ``num_workers``, ``augment_flip``, ``augment_rotate90``,
 ``ddp_find_unused_parameters``. A config's ``image_size`` follows the training dataset's resolution, and
 ``label_scheme: auto`` becomes the dataset's label scheme.
 
@@ -25,9 +25,10 @@ losses are rank 0's.
 A checkpoint (``torch.load(..., weights_only=True)`` reads it; see :func:`load_checkpoint`) holds
 ``format``, ``method``, ``config`` (merged), ``occbench_version``, ``protocol`` and ``protocol_hash`` of the
 training data, ``seed``, ``amp``, ``world_size``, ``step``, ``data_state`` (epoch and batches consumed),
-``parameters`` (count per network, also printed at the start), ``rng`` (one dict per rank: torch CPU/CUDA, numpy,
-python, the recipe's generators), ``random_backbones`` (as
-the recipe reported it in ``settings.extras``) and ``allow_random_backbones``, and the state dicts of
+``parameters`` (count per network, also printed at the start), ``recorded`` (facts a recipe reports in
+``settings.extras["record"]``, e.g. FGI's ``fg_fallback``; they reach evaluation results), ``rng`` (one dict
+per rank: torch CPU/CUDA, numpy, python, the recipe's generators), ``random_backbones`` (as the recipe
+reported it in ``settings.extras``) and ``allow_random_backbones``, and the state dicts of
 ``networks``, ``optimizers``, ``schedulers`` and ``grad_scaler``. Resuming requires the same method,
 config, seed and dataset (clear errors otherwise).
 
@@ -72,6 +73,7 @@ CHECKPOINT_FORMAT = "occbench-checkpoint/1"
 CHECKPOINT_KEYS = ("method", "config", "networks", "step", "seed", "protocol_hash")  # what loading needs
 AMP_DTYPES = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 ENGINE_KEYS: dict[str, Any] = {"max_steps": None, "batch_size": 8, "num_workers": "auto", "augment_flip": False,
+                               "augment_rotate90": False,
                                "ddp_find_unused_parameters": False}
 
 
@@ -384,7 +386,8 @@ class _Session:
             amp_dtype=AMP_DTYPES[opts.amp], seed=opts.seed, generator=torch.Generator(),
             np_rng=np.random.default_rng(), rank=ddp.rank, world_size=ddp.world_size,
             grad_scaler=torch.amp.GradScaler("cuda") if opts.amp == "fp16" else None)
-        dataset = BuiltDataset(opts.data, flip=bool(config.get("augment_flip", False)), seed=opts.seed)
+        dataset = BuiltDataset(opts.data, flip=bool(config.get("augment_flip", False)),
+                               rotate90=bool(config.get("augment_rotate90", False)), seed=opts.seed)
         ckpt = load_checkpoint(opts.last) if opts.resume and opts.last.is_file() else None
         if ckpt is not None:
             _check_resume(ckpt, opts.method, config, dataset.info["protocol"]["content_hash"], opts.seed,
@@ -441,6 +444,7 @@ class _Session:
         payload = {**self.meta, "step": self.state.step, "data_state": vars(self.state).copy(), "rng": rng,
                    # as the recipe reported
                    "random_backbones": bool(self.settings.extras.get("random_backbones", False)),
+                   "recorded": dict(self.settings.extras.get("record", {})),
                    "allow_random_backbones": self.opts.allow_random_backbones,
                    "networks": {n: _unwrap(m).state_dict() for n, m in self.nets.items()},
                    "optimizers": {n: o.state_dict() for n, o in self.optims.items()},

@@ -1,8 +1,11 @@
 """Foreground-guided losses (paper §3.1, Eq. 1–4) on the output ``I_pred = (1-M)·I + M·G(I, M)``.
 
 ``M_F`` is the foreground (CelebAMask-HQ classes 1–13, docs/conventions.md §2); every pixel term is divided by the
-element count of the image (``N = H·W·C``, the paper's normalisation), so pixels outside the foreground
-contribute nothing. ``reference`` is the paper's ``M_I`` (see README: the ground truth by default).
+element count of the image (``N = H·W·C``, the paper's normalisation). ``supervision`` says what the pixel and
+feature terms weigh: ``weighted`` (default) = the whole image with the foreground weighted up,
+``w = 1 + foreground_boost·M_F``, so hole pixels in the background are supervised too (R-MNet's global
+perceptual term is the precedent); ``foreground`` = the paper's literal ``M_F`` (background hole pixels then get
+no pixel-loss gradient at all). ``reference`` is the paper's ``M_I`` (see README: the ground truth by default).
 """
 
 from __future__ import annotations
@@ -25,13 +28,24 @@ class FGILossConfig:
     adversarial: float = 1.0e-3  # λadv (R-MNet's weight of the WGAN term)
     perceptual_layer: str = "relu3_3"
     reference: str = "target"    # what M_I is: "target" (ground truth) or "occluded" (the masked input)
+    supervision: str = "weighted"  # "weighted" (whole image, foreground weighted up) or "foreground" (literal M_F)
+    foreground_boost: float = 1.0  # weighted: foreground pixels count 1 + boost times a background pixel
 
     @classmethod
     def from_config(cls, losses: Mapping) -> FGILossConfig:
         cfg = cls(**losses)
         if cfg.reference not in ("target", "occluded"):
             raise ValueError(f"losses.reference: Expected 'target' or 'occluded', but got {cfg.reference!r}")
+        if cfg.supervision not in ("weighted", "foreground"):
+            raise ValueError(f"losses.supervision: Expected 'weighted' or 'foreground', but got {cfg.supervision!r}")
+        if cfg.foreground_boost < 0:
+            raise ValueError(f"losses.foreground_boost: Expected a value >= 0, but got {cfg.foreground_boost}")
         return cfg
+
+    def weight_map(self, fg: torch.Tensor) -> torch.Tensor:
+        """Per-pixel weight of the pixel and feature terms (see the module docstring)."""
+        fg = fg.float()
+        return fg if self.supervision == "foreground" else 1 + self.foreground_boost * fg
 
 
 def composite(pred: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -43,12 +57,14 @@ def generator_loss(output: torch.Tensor, target: torch.Tensor, reference: torch.
                    feat_output: torch.Tensor, feat_reference: torch.Tensor, fake_scores: torch.Tensor,
                    cfg: FGILossConfig) -> dict[str, torch.Tensor]:
     """``total`` and the unweighted terms ``cF`` (L1 vs ``reference``), ``F`` (L2 vs ``target``), ``pF``
-    (feature L2, ``fg`` area-resized to the feature map, mean over feature elements) and ``adversarial``."""
-    fg_feat = F.interpolate(fg.float(), size=feat_output.shape[-2:], mode="area")
+    (feature L2, the weight map area-resized to the feature map, mean over feature elements) and
+    ``adversarial``; pixel and feature terms weighted by :meth:`FGILossConfig.weight_map` of ``fg``."""
+    weight = cfg.weight_map(fg)
+    weight_feat = F.interpolate(weight, size=feat_output.shape[-2:], mode="area")
     parts = {
-        "cF": masked_l1(output, reference, fg),
-        "F": masked_l2(output, target, fg),
-        "pF": masked_l2(feat_output, feat_reference, fg_feat),
+        "cF": masked_l1(output, reference, weight),
+        "F": masked_l2(output, target, weight),
+        "pF": masked_l2(feat_output, feat_reference, weight_feat),
         "adversarial": wgan_generator_loss(fake_scores),
     }
     parts["total"] = (cfg.consistency * parts["cF"] + cfg.foreground * parts["F"]

@@ -13,6 +13,10 @@ import torch.nn.functional as F
 from occbench.baselines.layers import WGANCritic
 from torch import nn
 
+BN_MOMENTUM = 0.2
+"""R-MNet's Keras ``BatchNormalization(momentum=0.8)`` (weight of the old running mean) is PyTorch's momentum 0.2
+(weight of the new batch statistic)."""
+
 ENCODER_WIDTHS = (64, 64, 128, 256, 512)
 DECODER_WIDTHS = (512, 256, 128, 64)
 
@@ -39,13 +43,15 @@ class FGIGenerator(nn.Module):
         ch = in_ch + int(mask_channel)
         for i, width in enumerate(enc):
             layers: list[nn.Module] = [nn.Conv2d(ch, width, 5, padding=4, dilation=2), nn.LeakyReLU(0.2)]
-            layers.append(nn.BatchNorm2d(width) if i < len(enc) - 1 else nn.Dropout(dropout))
+            layers.append(nn.BatchNorm2d(width, momentum=BN_MOMENTUM) if i < len(enc) - 1
+                          else nn.Dropout(dropout))
             self.encoder.append(nn.Sequential(*layers))
             ch = width
         self.decoder = nn.ModuleList()
         for skip, width in zip(reversed(enc[:-1]), dec, strict=True):
             self.decoder.append(nn.Sequential(
-                nn.ConvTranspose2d(ch + (skip if skips else 0), width, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(width)))
+                nn.ConvTranspose2d(ch + (skip if skips else 0), width, 3, padding=1), nn.ReLU(),
+                nn.BatchNorm2d(width, momentum=BN_MOMENTUM)))
             ch = width
         self.head = nn.ConvTranspose2d(ch, 3, 3, padding=1)
 
@@ -70,4 +76,4 @@ class FGIGenerator(nn.Module):
 
 def fgi_critic(image_size: int = 256, base: int = 64, dropout: float = 0.25) -> WGANCritic:
     """The paper's WGAN critic: 4 stride-2 convs (64-128-256-512) and a dense layer, on RGB images."""
-    return WGANCritic(3, base, image_size, dropout)
+    return WGANCritic(3, base, image_size, dropout, bn_momentum=BN_MOMENTUM)

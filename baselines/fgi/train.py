@@ -3,7 +3,7 @@
 One ``train_step`` = one critic update (WGAN, Eq. 4, on the detached output; separate real and fake passes
 as R-MNet's Keras code), then one generator update with L_cF + L_F + L_pF + the WGAN term. The foreground
 ``fg`` comes from the batch (datasets with labels); without it the whole image stands in (logged as
-``fg_fallback = 1``, see README).
+``fg_fallback = 1`` and recorded in the checkpoint's ``recorded`` and in evaluation results, see README).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class FGIRecipe(Recipe):
             return batch["fg"], 0.0
         if self.config["fg_without_labels"] == "error":
             raise ValueError("fgi needs a foreground map: the dataset has no labels (fg_without_labels: error)")
-        self.settings.extras["fg_fallback"] = True
+        self.settings.extras.setdefault("record", {})["fg_fallback"] = True  # in checkpoints and results
         return torch.ones_like(batch["mask"]), 1.0
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, float]:

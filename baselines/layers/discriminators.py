@@ -63,10 +63,11 @@ class WGANCritic(nn.Module):
 
     Per layer (as R-MNet's public critic): conv k3 stride 2 padding 1, BatchNorm (not on the first),
     LeakyReLU 0.2, Dropout ``dropout``. Then flatten and ``Linear(512·(S/16)², 1)``; ``image_size`` S fixes
-    the dense layer's input size. Output ``(B, 1)`` unbounded scores.
+    the dense layer's input size. Output ``(B, 1)`` unbounded scores. ``bn_momentum``: PyTorch's convention.
     """
 
-    def __init__(self, in_ch: int = 3, base: int = 64, image_size: int = 256, dropout: float = 0.25) -> None:
+    def __init__(self, in_ch: int = 3, base: int = 64, image_size: int = 256, dropout: float = 0.25,
+                 bn_momentum: float = 0.1) -> None:
         super().__init__()
         if image_size % 16:
             raise ValueError(f"Expected image_size divisible by 16, but got {image_size}")
@@ -76,7 +77,7 @@ class WGANCritic(nn.Module):
             nxt = base * 2 ** i
             layers.append(nn.Conv2d(ch, nxt, 3, stride=2, padding=1))
             if i:
-                layers.append(nn.BatchNorm2d(nxt))
+                layers.append(nn.BatchNorm2d(nxt, momentum=bn_momentum))
             layers += [nn.LeakyReLU(0.2), nn.Dropout(dropout)]
             ch = nxt
         self.features = nn.Sequential(*layers)

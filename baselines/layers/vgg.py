@@ -94,9 +94,11 @@ class VGGFeatures(nn.Module):
         """Always stays in eval mode (frozen)."""
         return super().train(False)
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, x: torch.Tensor, normalize: bool = True) -> dict[str, torch.Tensor]:
+        """Activations of ``x``: RGB in [0, 1], ImageNet-normalised here; with ``normalize=False`` ``x`` enters
+        the trunk as it is (M-CSAM's official code feeds raw [-1, 1] images)."""
         out: dict[str, torch.Tensor] = {}
-        h = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        h = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype) if normalize else x
         for name, module in zip(self._names, self.features, strict=True):
             h = module(h)
             if name in self.layers:

@@ -21,27 +21,52 @@ from occbench.baselines.layers.norms import make_norm
 from torch import nn
 
 
+class ReflectWhenPossibleConv2d(nn.Conv2d):
+    """A conv whose ``padding`` reflects (as the official code's ReflectionPad2d) whenever the feature map is larger
+    than the padding, and is zero padding otherwise (reflection is undefined there: the dilation-8 branch on a
+    feature map of 8 px or less)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = self.padding[0]
+        if pad and min(x.shape[-2:]) > pad:
+            return F.conv2d(F.pad(x, (pad,) * 4, mode="reflect"), self.weight, self.bias, self.stride, 0,
+                            self.dilation, self.groups)
+        return super().forward(x)
+
+
 class DilatedBranch(nn.Sequential):
     """One M-CSAM branch: 3×3 conv ``ch→ch`` with ``dilation``, norm, ReLU, then 3×3 conv ``ch→out_ch``, norm
-    (both bias-free; the official code's branch layout, which sets the paper's 44.7M parameter count)."""
+    (both bias-free and reflect-padded; the official code's branch layout, which sets the paper's 44.7M
+    parameter count)."""
 
     def __init__(self, ch: int, out_ch: int, dilation: int, norm: str = "in") -> None:
         super().__init__(
-            nn.Conv2d(ch, ch, 3, padding=dilation, dilation=dilation, bias=False), make_norm(norm, ch), nn.ReLU(),
-            nn.Conv2d(ch, out_ch, 3, padding=1, bias=False), make_norm(norm, out_ch),
+            ReflectWhenPossibleConv2d(ch, ch, 3, padding=dilation, dilation=dilation, bias=False), make_norm(norm, ch),
+            nn.ReLU(),
+            ReflectWhenPossibleConv2d(ch, out_ch, 3, padding=1, bias=False), make_norm(norm, out_ch),
         )
+
+
+ATTENTIONS = ("csam", "conv3x3")
 
 
 class MCSAMBlock(nn.Module):
     """Multi-scale CSAM (Eq. 4–5): four parallel dilated branches (``ch→ch/4`` each) concatenated to ``ch``,
-    CSAM, and the block's residual: ``F_mcsa = F_inp + CSAM([F¹, F², F⁴, F⁸])``."""
+    CSAM, and the block's residual: ``F_mcsa = F_inp + CSAM([F¹, F², F⁴, F⁸])``.
 
-    def __init__(self, ch: int = 512, dilations: Sequence[int] = (1, 2, 4, 8), norm: str = "in") -> None:
+    ``attention``: ``csam`` (the paper) or ``conv3x3`` (Table 3's "w/o CSAM": "replacing the CSAM module with a
+    conventional 3×3 convolutional layer", ``ch→ch``; kept under the attribute name ``csam``).
+    """
+
+    def __init__(self, ch: int = 512, dilations: Sequence[int] = (1, 2, 4, 8), norm: str = "in",
+                 attention: str = "csam") -> None:
         super().__init__()
         if ch % len(dilations):
             raise ValueError(f"Expected ch divisible by {len(dilations)} branches, but got {ch}")
+        if attention not in ATTENTIONS:
+            raise ValueError(f"attention: Expected one of {', '.join(ATTENTIONS)}, but got {attention!r}")
         self.branches = nn.ModuleList(DilatedBranch(ch, ch // len(dilations), d, norm) for d in dilations)
-        self.csam = CSAM()
+        self.csam = CSAM() if attention == "csam" else nn.Conv2d(ch, ch, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.csam(torch.cat([branch(x) for branch in self.branches], dim=1))
@@ -59,7 +84,7 @@ class MCSAMGenerator(nn.Module):
     """
 
     def __init__(self, in_ch: int = 4, out_ch: int = 3, base: int = 64, n_blocks: int = 3,
-                 dilations: Sequence[int] = (1, 2, 4, 8), block_norm: str = "in") -> None:
+                 dilations: Sequence[int] = (1, 2, 4, 8), block_norm: str = "in", attention: str = "csam") -> None:
         super().__init__()
         widths = [base, base * 2, base * 4, base * 8]
         self.encoder = nn.ModuleList()
@@ -67,7 +92,7 @@ class MCSAMGenerator(nn.Module):
         for width in widths:
             self.encoder.append(GatedConv2d(ch, width, 3, stride=2, norm="bn", activation="lrelu"))
             ch = width
-        self.bottleneck = nn.Sequential(*(MCSAMBlock(ch, dilations, block_norm) for _ in range(n_blocks)))
+        self.bottleneck = nn.Sequential(*(MCSAMBlock(ch, dilations, block_norm, attention) for _ in range(n_blocks)))
         outs = [widths[2], widths[1], widths[0], out_ch]
         self.decoder = nn.ModuleList()
         for i, (skip, out) in enumerate(zip(reversed(widths), outs, strict=True)):

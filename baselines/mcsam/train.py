@@ -64,7 +64,7 @@ class MCSAMRecipe(Recipe):
         self.settings, self.config, dev = settings, cfg, settings.device
         g = cfg["generator"]
         self.generator = MCSAMGenerator(base=g["base"], n_blocks=g["n_blocks"], dilations=tuple(g["dilations"]),
-                                        block_norm=g["block_norm"]).to(dev)
+                                        block_norm=g["block_norm"], attention=g["attention"]).to(dev)
         self.inference = bool(settings.extras.get("inference", False))
         self._schedulers: dict[str, Any] = {}
         if self.inference:  # evaluation needs the generator only
@@ -73,13 +73,22 @@ class MCSAMRecipe(Recipe):
         self.discriminators = MCSAMDiscriminators(base=d["base"], n_layers=d["n_layers"],
                                                   feature_width=d["feature_width"]).to(dev)
         self.losses = MCSAMLossConfig.from_config(cfg["losses"])
+        self.feature_gradient = bool(d["feature_gradient"])
+        self.value_range = cfg["value_range"]
+        if self.value_range not in ("official", "imagenet"):
+            raise ValueError(f"value_range: Expected 'official' or 'imagenet', but got {self.value_range!r}")
+        self.supervision = cfg["supervision"]
+        if self.supervision not in ("local", "full"):
+            raise ValueError(f"supervision: Expected 'local' or 'full', but got {self.supervision!r}")
         self.vgg = VGGFeatures("vgg16", self.losses.vgg_layers(), settings.weights_dir,
                                settings.allow_random_backbones).to(dev)
         settings.extras["random_backbones"] = self.vgg.random_weights
         self.opt_g = _adam(self.generator, cfg["optimizer"])
         self.opt_d = _adam(self.discriminators, cfg["optimizer"])
         sched = cfg["schedule"]
+        # the engine's steps per epoch of the actual data wins; the config's value only serves recipes built by hand
         per_epoch = int(settings.extras.get("steps_per_epoch", cfg["steps_per_epoch"]))
+        settings.extras.setdefault("record", {})["steps_per_epoch"] = per_epoch  # the schedule's epoch, in checkpoints
         factor = linear_decay(per_epoch, int(sched["constant_epochs"]),
                               float(sched["decay_per_epoch"]) / float(cfg["optimizer"]["lr"]))
         self._schedulers = {"generator": torch.optim.lr_scheduler.LambdaLR(self.opt_g, factor),
@@ -96,6 +105,21 @@ class MCSAMRecipe(Recipe):
     def schedulers(self) -> dict[str, Any]:
         return self._schedulers
 
+    def loss_space(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as the losses and discriminators see them: [-1, 1] (``value_range: official``, the official
+        code's scale, on which the paper's λ were tuned) or [0, 1] (``imagenet``)."""
+        return images * 2 - 1 if self.value_range == "official" else images
+
+    def features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """VGG16 activations: raw [-1, 1] RGB without ImageNet normalisation (official) or normalised [0, 1]."""
+        return self.vgg(images, normalize=self.value_range != "official")
+
+    def generator_feature(self, feature: torch.Tensor) -> torch.Tensor:
+        """What the feature-patch discriminator sees of the composite in the generator's step: detached unless
+        ``discriminators.feature_gradient`` (the official code scores a detached composite there, so that
+        discriminator sends the generator no gradient)."""
+        return feature if self.feature_gradient else feature.detach()
+
     def _discriminate(self, real: torch.Tensor, fake: torch.Tensor, feat_real: torch.Tensor,
                       feat_fake: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
         """One pass of both discriminators on ``[real; fake]``; returns (real logits, fake logits)."""
@@ -107,18 +131,22 @@ class MCSAMRecipe(Recipe):
         image, mask, target = batch["occluded"], batch["mask"], batch["target"]
         self.generator.train()
         self.discriminators.train()
-        comp = composite(self.generator(image, mask), image, mask)
+        pred = self.generator(image, mask)
+        # Table 2: "local" supervises the composite I_syn (the paper's method), "full" the raw output I_r
+        comp = self.loss_space(composite(pred, image, mask) if self.supervision == "local" else pred)
+        target = self.loss_space(target)
         with torch.no_grad():
-            feats_target = self.vgg(target)
-            feat_fake = self.vgg(comp.detach())[FEATURE_LAYER]
+            feats_target = self.features(target)
+            feat_fake = self.features(comp.detach())[FEATURE_LAYER]
         # discriminators: RaLSGAN on the detached composite
         real, fake = self._discriminate(target, comp.detach(), feats_target[FEATURE_LAYER], feat_fake)
         d_loss = discriminator_loss(real, fake, self.losses)
         self.opt_d.zero_grad(set_to_none=True)
         self.settings.backward_step(d_loss, self.opt_d)
         # generator (gradients reaching the discriminators here are cleared before their next update)
-        feats_comp = self.vgg(comp)
-        real, fake = self._discriminate(target, comp, feats_target[FEATURE_LAYER], feats_comp[FEATURE_LAYER])
+        feats_comp = self.features(comp)
+        real, fake = self._discriminate(target, comp, feats_target[FEATURE_LAYER],
+                                        self.generator_feature(feats_comp[FEATURE_LAYER]))
         parts = generator_loss(comp, target, feats_comp, feats_target, real, fake, self.losses)
         self.opt_g.zero_grad(set_to_none=True)
         self.settings.backward_step(parts["total"], self.opt_g)

@@ -307,6 +307,9 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
                         "to published values")
     segmentation = _segmentation(pred_dir, config.data, rows, info, method, warnings)
     warnings += [fg_missing] if fg_missing else []
+    if (method.get("trained_recorded") or {}).get("fg_fallback"):
+        warnings.append("the checkpoint was trained without a foreground map (fg_fallback: the whole image stood in "
+                        "for the face), not the paper's setting")
     results = {
         "format": RESULTS_FORMAT,
         "method": method,
