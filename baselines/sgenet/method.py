@@ -30,7 +30,7 @@ class SGENetMethod(TrainedMethod):
     def predict_with_mask(self, occluded: torch.Tensor, mask: torch.Tensor,
                           extras: dict[str, Any] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         image, _ = self.predict_segmentation(occluded, mask, extras)
-        return image, self._inputs(occluded, mask, extras)[1]
+        return image, mask.to(image.device)
 
     @torch.no_grad()
     def predict_segmentation(self, occluded: torch.Tensor, mask: torch.Tensor,

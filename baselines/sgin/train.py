@@ -27,7 +27,7 @@ from occbench.baselines.sgin.model import OcclusionDetector, SGINGenerator
 from torch import nn
 
 from occbench.errors import OccbenchError
-from occbench.labels import CELEBAMASK_TO_HELEN, HELEN_CLASSES, IGNORE
+from occbench.labels import CELEBAMASK_TO_HELEN, HELEN_CLASSES, IGNORE, get_scheme
 
 CLASSES = len(HELEN_CLASSES)
 
@@ -176,13 +176,13 @@ class ParserRecipe(Recipe):
                                helen_labels(_needs_labels(batch, "sgin-parser")))
 
     def validation_metrics(self, sums: dict) -> dict[str, float]:
-        confusion = sums["confusion"]
-        inter = confusion.diag()
-        union = confusion.sum(0) + confusion.sum(1) - inter
-        present = union > 0
-        ious = torch.where(present, inter / union.clamp_min(1), torch.full_like(inter, float("nan")))
-        out = {f"iou_{name}": float(v) for name, v in zip(HELEN_CLASSES, ious)}
-        out["miou"] = float(ious[present].mean()) if present.any() else float("nan")
+        """Per-class IoU and mIoU (classes present in labels or predictions), as evaluation scores segmentation."""
+        from occbench.evaluate.segmentation import summarize
+
+        scores = summarize(sums["confusion"].cpu().numpy().astype(np.int64), get_scheme("helen11"))
+        nan = float("nan")
+        out = {f"iou_{name}": nan if v is None else v for name, v in scores["per_class_iou"].items()}
+        out["miou"] = nan if scores["miou"] is None else scores["miou"]
         return out
 
     def inpaint(self, occluded, mask, extras):

@@ -35,19 +35,21 @@ def run(args: argparse.Namespace) -> int:
     hole = torch.zeros(1, 1, *size) if args.mask is None else \
         torch.from_numpy((read_gray(args.mask) > 127).astype(np.float32))[None, None]
     masked = image * (1 - hole)
+    def helen_map(path: str) -> torch.Tensor:
+        """A CelebAMask-HQ label PNG as a ``(1, H, W)`` HELEN class map."""
+        label = read_gray(path)
+        check_label_values(label, path)
+        return torch.from_numpy(to_helen(label).astype(np.int64))[None]
+
     if args.labels is not None:
-        label = read_gray(args.labels)
-        check_label_values(label, args.labels)
-        semantics = torch.from_numpy(to_helen(label).astype(np.int64))[None]
+        semantics = helen_map(args.labels)
     else:
         semantics = editor.parse(masked).cpu()
     styles, before, reference = None, None, None
     if args.style_from is not None:
         reference = image_tensor(read_image(args.style_from))[None]
         if args.style_labels is not None:
-            ref_label = read_gray(args.style_labels)
-            check_label_values(ref_label, args.style_labels)
-            ref_semantics = torch.from_numpy(to_helen(ref_label).astype(np.int64))[None]
+            ref_semantics = helen_map(args.style_labels)
         else:
             ref_semantics = editor.parse(reference).cpu()
         own = editor.styles(masked, semantics, hole)

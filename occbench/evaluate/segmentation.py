@@ -17,24 +17,24 @@ from occbench.labels import LabelScheme
 
 
 def confusion(pred: np.ndarray, label: np.ndarray, scheme: LabelScheme) -> np.ndarray:
-    """``(K, K)`` int64 counts, rows = label class, columns = predicted class; ignored and out-of-range label
-    pixels are left out, out-of-range predictions count as wrong (column K is dropped)."""
+    """``(K, K + 1)`` int64 counts, rows = label class, columns = predicted class, the last column = predictions
+    outside the scheme (wrong for every class); ignored and out-of-range label pixels are left out."""
     k = scheme.num_classes
     valid = label < k
     if scheme.ignore is not None:
         valid &= label != scheme.ignore
     pred = np.where(pred < k, pred, k).astype(np.int64)
     counts = np.bincount(label[valid].astype(np.int64) * (k + 1) + pred[valid], minlength=k * (k + 1))
-    return counts.reshape(k, k + 1)[:, :k]
+    return counts.reshape(k, k + 1)
 
 
-def summarize(matrix: np.ndarray, scheme: LabelScheme, missed: np.ndarray | None = None) -> dict[str, Any]:
-    """Per-class IoU, mIoU and pixel accuracy of a confusion matrix (``missed``: per label class, pixels
-    predicted as a value outside the scheme, counted as false negatives)."""
-    missed = np.zeros(matrix.shape[0], np.int64) if missed is None else missed
-    tp = np.diag(matrix).astype(np.float64)
-    label_total = matrix.sum(1) + missed
-    union = label_total + matrix.sum(0) - tp
+def summarize(matrix: np.ndarray, scheme: LabelScheme) -> dict[str, Any]:
+    """Per-class IoU, mIoU and pixel accuracy of a confusion matrix, ``(K, K)`` or :func:`confusion`'s
+    ``(K, K + 1)`` (out-of-scheme predictions count as false negatives of their label class)."""
+    k = scheme.num_classes
+    tp = np.diag(matrix[:, :k]).astype(np.float64)
+    label_total = matrix.sum(1)
+    union = label_total + matrix[:, :k].sum(0) - tp
     present = union > 0
     iou = np.where(present, tp / np.maximum(union, 1), np.nan)
     pixels = int(label_total.sum())
@@ -47,8 +47,7 @@ def score_segmentation(seg_dir: Path, layout: DatasetLayout, rows: list[dict[str
                        scheme: LabelScheme) -> dict[str, Any]:
     """Scores of ``seg_dir/<id>.png`` against the dataset's ``label/<id>.png`` (checked against the manifest)."""
     k = scheme.num_classes
-    matrix = np.zeros((k, k), np.int64)
-    missed = np.zeros(k, np.int64)
+    matrix = np.zeros((k, k + 1), np.int64)
     for row in rows:
         path = seg_dir / f"{row['id']}.png"
         if not path.is_file():
@@ -59,6 +58,4 @@ def score_segmentation(seg_dir: Path, layout: DatasetLayout, rows: list[dict[str
             raise OccbenchError(f"{path}: Expected a {label.shape[1]}x{label.shape[0]} class map, but got "
                                 f"{pred.shape[1]}x{pred.shape[0]}")
         matrix += confusion(pred, label, scheme)
-        valid = (label < k) & ((label != scheme.ignore) if scheme.ignore is not None else True)
-        missed += np.bincount(label[valid & (pred >= k)].astype(np.int64), minlength=k)[:k]
-    return {**summarize(matrix, scheme, missed), "samples": len(rows)}
+    return {**summarize(matrix, scheme), "samples": len(rows)}
