@@ -149,6 +149,7 @@ for _name, _target, _about in (
     ("toyfaces", "occbench.sources.toyfaces:ToyFacesSource", "synthetic labelled face-like drawings (no download)"),
     ("cityscapes", "occbench.sources.cityscapes:CityscapesSource", "Cityscapes, train-id labels; SGE-Net splits"),
     ("ost", "occbench.sources.ost:OSTSource", "Outdoor Scenes (OST) with SFTGAN's 8-class annotations"),
+    ("paired", "occbench.sources.paired:PairedSource", "a published occluded set: target, occluded and mask folders"),
 ):
     SOURCES.add(_name, _target, _about)
 
@@ -165,6 +166,7 @@ for _name, _target, _about in (
     ("natocc", "occbench.masks.natocc:NatOccOverlay", "NatOcc objects and hands pasted over the face (--occluder-dir)"),
     ("randocc", "occbench.masks.randocc:RandOcc", "random textured shapes over the face"),
     ("facemask", "occbench.masks.facemask:FaceMaskComposite", "face masks warped onto dlib landmarks"),
+    ("given", "occbench.masks.given:GivenOcclusionGenerator", "the occlusion distributed with a paired source"),
 ):
     MASKS.add(_name, _target, _about)
 

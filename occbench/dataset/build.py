@@ -80,8 +80,15 @@ _WORKER_CTX: SampleContext | None = None
 
 
 def _make_context(config: BuildConfig) -> SampleContext:
-    return SampleContext(config.protocol, config.protocol.make_source(config.source_dir),
-                         config.protocol.ready_generator(config.mask_dir), DatasetLayout(config.out))
+    protocol = config.protocol
+    source, generator = protocol.make_source(config.source_dir), protocol.ready_generator(config.mask_dir)
+    if generator.uses_given and not source.provides_given():
+        raise OccbenchError(f"{protocol.path}: generator {protocol.generator_name!r} takes the occlusion distributed "
+                            f"with the data, but source {protocol.source_name!r} has none; use source 'paired'")
+    if generator.uses_given and protocol.variants != 1:
+        raise OccbenchError(f"{protocol.path}: variants: Expected 1 with generator {protocol.generator_name!r} (a "
+                            f"given occlusion is one sample), but got {protocol.variants}")
+    return SampleContext(protocol, source, generator, DatasetLayout(config.out))
 
 
 def _init_worker(config: BuildConfig) -> None:
@@ -185,8 +192,8 @@ def _check_out_outside_inputs(config: BuildConfig) -> None:
 def _input_fingerprints(config: BuildConfig, ctx: SampleContext, units: list[WorkUnit]) -> dict:
     """Fingerprints of what the build reads: the source's files and the generator's folder."""
     root = Path(config.source_dir).resolve() if config.source_dir else None
-    files = [p for u in units for p in (u.item.image_path, u.item.label_path, *(f for _, f in u.item.label_parts))
-             if p is not None]
+    files = [p for u in units for p in (u.item.image_path, u.item.label_path, *(f for _, f in u.item.label_parts),
+                                        *(f for _, f in u.item.paired_paths)) if p is not None]
     inputs = {"source": {"dir": str(root) if root else None, **listing(files, root)}}
     if config.mask_dir is not None:
         inputs["generator_files"] = {"dir": str(Path(config.mask_dir).resolve()),

@@ -26,7 +26,7 @@ from occbench.labels import OCCLUDER_CLASS, LabelScheme, get_scheme
 from occbench.masks.base import Generator, hole_ratio
 from occbench.protocol import Protocol
 from occbench.rng import sample_rng
-from occbench.sources.base import Source
+from occbench.sources.base import GivenOcclusion, Source
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,24 @@ def _status(exc: BaseException) -> tuple[str, str]:
     return ("failed" if is_transient(exc) else "skipped"), reason
 
 
+def _fit_given(ctx: SampleContext, unit: WorkUnit, loaded) -> GivenOcclusion:
+    """The source's own occlusion fitted like the target: the occluded image resized and cropped as the target, the
+    mask with nearest neighbour (docs: occbench.masks.given)."""
+    from occbench.dataset.preprocess import fit_image, fit_label
+
+    if loaded.given is None:
+        raise SampleError(f"{unit.item.image_path}: generator {ctx.protocol.generator_name!r} needs the occlusion "
+                          f"distributed with the data, but source {ctx.protocol.source_name!r} gave none")
+    protocol, paths = ctx.protocol, dict(unit.item.paired_paths)
+    occluded = fit_image(loaded.given.occluded, protocol.resolution, protocol.preprocess,
+                         str(paths.get("occluded", unit.item.image_path)))
+    mask = fit_label(loaded.given.mask, loaded.image.shape, protocol.resolution, protocol.preprocess,
+                     str(paths.get("mask", unit.item.image_path)))
+    if not mask.any():
+        raise SampleError(f"{paths.get('mask')}: no occluded pixel is left after fitting to {protocol.resolution} px")
+    return GivenOcclusion(occluded=occluded, mask=mask, params=loaded.given.params)
+
+
 def unit_rows(ctx: SampleContext, unit: WorkUnit, status: str, reason: str) -> list[dict[str, str]]:
     """One progress row per variant of ``unit``, all with the same status and reason."""
     base = {"source_id": unit.item.id, "generator": ctx.protocol.generator_name, "status": status, "reason": reason}
@@ -114,13 +132,15 @@ def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
         elif ctx.source.provides_labels():
             raise SampleError(f"{unit.item.image_path}: source promises labels but none were loaded")
         face_label = label if scheme.foreground is not None else None
+        given = _fit_given(ctx, unit, loaded) if ctx.generator.uses_given else None
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the build goes on
         return unit_rows(ctx, unit, *_status(exc))
     rows = []
     for sid, variant in zip(ids, unit.variants):
         row = {**base, "id": sid, "variant": variant}
         try:
-            generated = ctx.generator.generate(target, face_label, sample_rng(protocol.seed, sid))
+            generated = ctx.generator.from_given(given) if given is not None else \
+                ctx.generator.generate(target, face_label, sample_rng(protocol.seed, sid))
             if generated.label_occ is not None:
                 scheme.check(generated.label_occ, f"{sid}: label_occ from {protocol.generator_name}",
                              extra=(OCCLUDER_CLASS,))

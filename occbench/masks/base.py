@@ -35,6 +35,7 @@ class Generator(ABC):
     """Base class. Subclasses are frozen dataclasses whose fields are their documented parameters."""
 
     needs_dir: ClassVar[bool] = False
+    uses_given: ClassVar[bool] = False  # True: the sample is the source's own occlusion (``given``), not drawn
 
     def setup(self, mask_dir: Path | None) -> None:  # noqa: B027 - optional hook, empty by default
         """Load external files once per worker. Default: nothing to load."""

@@ -24,9 +24,9 @@ from occbench.errors import OccbenchError, SampleError
 from occbench.image_io import IMAGE_EXTENSIONS, list_image_files, read_gray
 from occbench.masks.base import HoleMaskGenerator
 from occbench.masks.bins import bin_of, check_bins
+from occbench.polarity import check_polarity_name, hole_from_gray, other_polarity
 
 LOGGER = logging.getLogger(__name__)
-POLARITIES = ("white_hole", "black_hole")
 MAX_MEDIAN_RATIO = 0.6
 
 
@@ -84,12 +84,9 @@ class ExternalMaskFolder(HoleMaskGenerator):
     _by_size: dict[tuple[int, int], _Resolution] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.polarity not in POLARITIES:
-            raise ValueError(f"polarity: Expected one of {', '.join(POLARITIES)}, but got {self.polarity!r}")
+        check_polarity_name(self.polarity, self.threshold)
         if self.bins is not None:
             check_bins("bins", self.bins)
-        if not 1 <= self.threshold <= 255:
-            raise ValueError(f"threshold: Expected a grey level in [1, 255], but got {self.threshold!r}")
 
     @property
     def skipped(self) -> list[tuple[str, str]]:
@@ -97,7 +94,7 @@ class ExternalMaskFolder(HoleMaskGenerator):
         return list(self._skipped or [])
 
     def _hole(self, gray: np.ndarray) -> np.ndarray:
-        return gray >= self.threshold if self.polarity == "white_hole" else gray < self.threshold
+        return hole_from_gray(gray, self.polarity, self.threshold)
 
     def setup(self, mask_dir: Path | None) -> None:
         """Read and binarise every image under ``mask_dir``; unreadable files are skipped and recorded."""
@@ -131,7 +128,7 @@ class ExternalMaskFolder(HoleMaskGenerator):
             return
         median = float(np.median([m.ratio() for m in masks]))
         if median > MAX_MEDIAN_RATIO:
-            other = POLARITIES[1 - POLARITIES.index(self.polarity)]
+            other = other_polarity(self.polarity)
             raise OccbenchError(
                 f"{root}: median hole ratio {median:.3f} under polarity {self.polarity!r} is above "
                 f"{MAX_MEDIAN_RATIO}; the masks look inverted. Set polarity: {other} (or check_polarity: false "

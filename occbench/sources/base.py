@@ -45,21 +45,36 @@ def id_from_relpath(relpath: str | Path) -> str:
 
 @dataclass(frozen=True)
 class SourceItem:
-    """One image of a source. ``label_path`` is a combined label PNG; ``label_parts`` per-part masks."""
+    """One image of a source. ``label_path`` is a combined label PNG; ``label_parts`` per-part masks;
+    ``paired_paths`` the files of a given occlusion (``("occluded", path)``, ``("mask", path)``; paired sources)."""
 
     id: str
     image_path: Path
     label_path: Path | None = None
     label_parts: tuple[tuple[int, Path], ...] = ()  # (class value, part mask file)
+    paired_paths: tuple[tuple[str, Path], ...] = ()
+
+
+@dataclass
+class GivenOcclusion:
+    """An occlusion that comes with the data (published occluded test sets), at the target's native size:
+    ``occluded`` RGB uint8 ``(H, W, 3)``, ``mask`` uint8 ``(H, W)`` with 1 = occluded, and what the checks measured
+    (``params``, recorded in the manifest)."""
+
+    occluded: np.ndarray
+    mask: np.ndarray
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class SourceSample:
-    """A loaded item: RGB uint8 image, optional uint8 label map, and the conversions applied."""
+    """A loaded item: RGB uint8 image, optional uint8 label map, the conversions applied, and (paired sources only)
+    the occlusion distributed with it."""
 
     image: np.ndarray
     label: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    given: GivenOcclusion | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,10 @@ class Source(ABC):
     def provides_labels(self) -> bool:
         """Whether :meth:`load` returns label maps (some sources only do when configured to)."""
         return self.has_labels
+
+    def provides_given(self) -> bool:
+        """Whether :meth:`load` returns the occlusion distributed with the data (:class:`GivenOcclusion`)."""
+        return False
 
     def layout_hint(self) -> str:
         return "a folder of images"
