@@ -10,9 +10,11 @@ small "decompression bomb" cannot take gigabytes. Unreadable, empty, truncated a
 :class:`~occbench.errors.SampleError` naming the file: PNGs must end with their IEND chunk, JPEGs must contain
 an end-of-image marker, and libjpeg's warnings ("Corrupt JPEG data: ...", which OpenCV only prints to stderr
 while returning a half-grey image) are captured and turned into errors. Data after a JPEG's end marker (phone
-"motion photos" append a video there) is ignored and noted. EXIF orientation is not applied here (see
-:mod:`occbench.sources`). When the caller knows a file's sha256 (a built dataset's manifest), the bytes read
-are checked against it.
+"motion photos" append a video there) is ignored and noted. :func:`read_image` applies the EXIF
+orientation tag (phone photos store pixels sideways and say so there), as viewers and Pillow's
+``ImageOps.exif_transpose`` do, and notes it (``EXIF orientation 6 applied``); masks and label maps
+(:func:`read_gray`) are read as stored. When the caller knows a file's sha256 (a built dataset's manifest), the
+bytes read are checked against it.
 
 Writing is atomic: a temporary file in the same folder (named after this host and process, so concurrent
 shards can tell their own leftovers from another's work in progress) is renamed into place, so an
@@ -26,6 +28,7 @@ import hashlib
 import io
 import os
 import socket
+import struct
 import tempfile
 import threading
 import warnings
@@ -46,6 +49,7 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once at import: changing the umask per call is not thread-safe
 PNG_COMPRESSION = 3  # cv2 default; fixed so outputs are byte-identical across runs
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+EXIF_ORIENTATION_TAG = 0x0112
 MAX_PIXELS = 100_000_000  # 100 MP: a 200 MP phone photo must be downscaled first; 1 GP bombs are refused
 TEMP_PREFIX = f".~{os.getpid()}~{socket.gethostname()}~"  # ".~pid~host~<name>.<random>.tmp"
 
@@ -126,19 +130,29 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
                           f"{MAX_PIXELS / 1e6:.0f} (downscale it first)")
 
 
-def _header(path: Path, data: bytes) -> tuple[int, int, str] | None:
-    """(width, height, Pillow mode) from the header only; None when Pillow does not know the format."""
+def _header(path: Path, data: bytes) -> tuple[int, int, str, int] | None:
+    """(width, height, Pillow mode, EXIF orientation 1-8) from the header only; None when Pillow does not know the
+    format. An orientation tag that is missing or out of range counts as 1 (stored = upright)."""
     from PIL import Image, UnidentifiedImageError
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # occbench applies its own limit
         try:
             with Image.open(io.BytesIO(data)) as image:
-                return image.width, image.height, image.mode
+                return image.width, image.height, image.mode, _exif_orientation(image)
         except Image.DecompressionBombError as exc:
             raise SampleError(f"{path}: {exc}; Expected at most {MAX_PIXELS / 1e6:.0f} megapixels") from exc
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             return None
+
+
+def _exif_orientation(image) -> int:
+    """The EXIF orientation tag of an open Pillow image (1 when missing, unreadable or out of range)."""
+    try:
+        orientation = image.getexif().get(EXIF_ORIENTATION_TAG, 1)
+    except (OSError, ValueError, SyntaxError, struct.error):
+        return 1
+    return orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1
 
 
 def _decode_capturing_warnings(data: bytes) -> tuple[np.ndarray | None, str]:
@@ -155,11 +169,27 @@ def _decode_capturing_warnings(data: bytes) -> tuple[np.ndarray | None, str]:
         return array, sink.read().decode("utf-8", "replace")
 
 
-def decode_unchanged(path: Path, notes: list[str] | None = None, sha256: str | None = None) -> np.ndarray:
+def apply_exif_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """The upright view of pixels stored under EXIF ``orientation`` (1-8; 1 = as stored), as Pillow's
+    ``ImageOps.exif_transpose``: 2 mirror, 3 rotate 180°, 4 flip, 5 transpose, 6 rotate 90° clockwise,
+    7 transverse, 8 rotate 90° counter-clockwise."""
+    if orientation == 1:
+        return array
+    turned = {
+        2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+        5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, 1),
+    }[orientation](array)
+    return np.ascontiguousarray(turned)
+
+
+def decode_unchanged(path: Path, notes: list[str] | None = None, sha256: str | None = None,
+                     upright: bool = False) -> np.ndarray:
     """Decode as stored (OpenCV channel order BGR(A), any bit depth), after the checks in the module doc.
 
     ``notes`` receives conversions the caller will not see in the array (palette, CMYK, trailing data);
-    ``sha256``: expected digest of the file's bytes (a mismatch is an error naming both digests).
+    ``sha256``: expected digest of the file's bytes (a mismatch is an error naming both digests);
+    ``upright``: apply the EXIF orientation (noted).
     """
     notes = [] if notes is None else notes
     try:
@@ -173,8 +203,9 @@ def decode_unchanged(path: Path, notes: list[str] | None = None, sha256: str | N
                           f"records {sha256[:12]}…); rebuild the dataset or restore the file")
     _check_complete(path, data, notes)
     header = _header(path, data)
+    orientation = 1
     if header is not None:
-        width, height, mode = header
+        width, height, mode, orientation = header
         _check_pixels(path, width, height)
         if mode in _PIL_NOTES:
             notes.append(_PIL_NOTES[mode])
@@ -188,6 +219,9 @@ def decode_unchanged(path: Path, notes: list[str] | None = None, sha256: str | N
     if array is None or array.size == 0:
         raise SampleError(f"{path}: not a decodable image (expected JPEG/PNG/BMP/WebP/TIFF)")
     _check_pixels(path, array.shape[1], array.shape[0])
+    if upright and orientation != 1:
+        notes.append(f"EXIF orientation {orientation} applied")
+        array = apply_exif_orientation(array, orientation)
     return array
 
 
@@ -206,7 +240,7 @@ def read_image(path: str | Path, notes: list[str] | None = None, sha256: str | N
     digest the file must have (see :func:`decode_unchanged`)."""
     path = Path(path)
     notes = [] if notes is None else notes
-    array = to_uint8(decode_unchanged(path, notes, sha256), path, notes)
+    array = to_uint8(decode_unchanged(path, notes, sha256, upright=True), path, notes)
     if array.ndim == 2:
         notes.append("grayscale→RGB")
         return np.repeat(array[:, :, None], 3, axis=2)

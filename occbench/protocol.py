@@ -42,7 +42,7 @@ from occbench.yamlio import read_yaml_file
 
 TEXT_KEYS = ("description", "reference", "notes")
 RESIZE_MODES = ("short-side", "stretch")
-CROP_MODES = ("center",)
+CROP_MODES = ("center", "face")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 # key -> (required, expected python types, description for errors)
@@ -59,6 +59,7 @@ _TOP_LEVEL: dict[str, tuple[bool, tuple[type, ...], str]] = {
     "source": (True, (dict,), "a mapping with name, split, params"),
     "generator": (True, (dict,), "a mapping with name, params"),
     "variants": (False, (int,), "occlusions per source image (integer >= 1)"),
+    "faces": (False, (dict,), "a mapping of face-detection settings (occbench/faces/detection.py)"),
 }
 _SECTIONS: dict[str, dict[str, tuple[bool, tuple[type, ...], str]]] = {
     "preprocess": {
@@ -67,6 +68,8 @@ _SECTIONS: dict[str, dict[str, tuple[bool, tuple[type, ...], str]]] = {
         "upscale": (False, (bool,), "true or false (allow images smaller than the resolution)"),
         "short_side": (False, (int,), "the side in pixels the shorter image side is scaled to before the crop "
                                       "(>= resolution; resize: short-side only)"),
+        "face_ratio": (False, (float,), "face box side / crop side for crop: face, in (0, 1]"),
+        "face_center_y": (False, (float,), "height of the face box centre in the crop for crop: face, in (0, 1)"),
     },
     "source": {
         "name": (True, (str,), "a registered source"),
@@ -87,12 +90,15 @@ class Preprocess:
 
     ``short_side``: with ``resize: short-side``, the shorter side is scaled to this many pixels (default: the
     resolution) and the centre ``resolution``² cut out, e.g. SGE-Net's Cityscapes: short side 512, then 256²
-    (not part of the hash of protocols that do not set it)."""
+    (not part of the hash of protocols that do not set it). ``crop: face``, ``face_ratio``, ``face_center_y``: a square
+    around the detected face (occbench.dataset.preprocess)."""
 
     resize: str = "short-side"
     crop: str = "center"
     upscale: bool = False
     short_side: int | None = None
+    face_ratio: float = 0.6
+    face_center_y: float = 0.62
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Protocol:
     generator_name: str
     generator_params: Mapping[str, Any]
     variants: int
+    faces: Any  # occbench.faces.detection.FaceSettings, or None when nothing of the protocol detects faces
     path: Path
     resolved: Mapping[str, Any]
     content_hash: str
@@ -262,6 +269,10 @@ def _check_values(data: Mapping[str, Any], path: Path) -> None:
         fail("preprocess.resize", f"one of {', '.join(RESIZE_MODES)}")
     if data["preprocess"]["crop"] not in CROP_MODES:
         fail("preprocess.crop", f"one of {', '.join(CROP_MODES)}")
+    if not 0 < data["preprocess"].get("face_ratio", 0.6) <= 1:
+        fail("preprocess.face_ratio", "a fraction in (0, 1]")
+    if not 0 < data["preprocess"].get("face_center_y", 0.5) < 1:
+        fail("preprocess.face_center_y", "a fraction in (0, 1)")
     short_side = data["preprocess"].get("short_side")
     if short_side is not None and not data["resolution"] <= short_side <= 8192:
         fail("preprocess.short_side", f"an integer between the resolution ({data['resolution']}) and 8192")
@@ -270,6 +281,26 @@ def _check_values(data: Mapping[str, Any], path: Path) -> None:
     for section, registry in (("source", SOURCES), ("generator", MASKS)):
         if data[section]["name"] not in registry:
             raise ProtocolError(f"{path}: {section}.name: {registry.unknown_message(data[section]['name'])}")
+
+
+def _face_settings(data: dict[str, Any], path: Path):
+    """The ``faces`` section as FaceSettings, its defaults written into ``data`` (hence into the hash), when the
+    generator detects faces (``uses_faces``) or the crop is ``face``; None otherwise (a section given then is an
+    error: it would do nothing)."""
+    uses = getattr(MASKS.get(data["generator"]["name"]), "uses_faces", False) or data["preprocess"]["crop"] == "face"
+    if not uses:
+        if "faces" in data:
+            raise ProtocolError(f"{path}: faces: this protocol detects no faces (generator "
+                                f"{data['generator']['name']!r}, crop {data['preprocess']['crop']!r}); remove it")
+        return None
+    from occbench.faces.detection import FaceSettings
+
+    try:
+        settings = build_component(FaceSettings, data.get("faces", {}), f"{path}: faces")
+    except ValueError as exc:
+        raise ProtocolError(f"{path}: faces.{exc}") from exc
+    data["faces"] = {k: getattr(settings, k) for k in FaceSettings.__dataclass_fields__}
+    return settings
 
 
 def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
@@ -295,12 +326,13 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     data["source"].setdefault("params", {})
     data["generator"].setdefault("params", {})
     _check_values(data, path)
+    faces = _face_settings(data, path)
     protocol = Protocol(
         name=data["name"], version=data["version"], seed=data["seed"], resolution=data["resolution"],
         preprocess=Preprocess(**data["preprocess"]), source_name=data["source"]["name"],
         split=data["source"]["split"], source_params=data["source"]["params"],
         generator_name=data["generator"]["name"], generator_params=data["generator"]["params"],
-        variants=data["variants"], path=path, resolved=data, content_hash=content_hash(data),
+        variants=data["variants"], faces=faces, path=path, resolved=data, content_hash=content_hash(data),
     )
     try:  # parameters are checked by building the components (no data is touched)
         protocol.make_source(None)

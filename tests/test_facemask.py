@@ -11,14 +11,20 @@ import pytest
 from conftest import shared_path
 
 from occbench.errors import OccbenchError, SampleError
+from occbench.faces.detection import FaceDetector, FaceSettings
 from occbench.faces.dlib_models import model_path
-from occbench.faces.landmarks import FaceLandmarks, LandmarkDetector, face_box_from_label
+from occbench.faces.landmarks import FaceLandmarks, face_box_from_label
 from occbench.faces.masktheface import load_masktheface
 from occbench.faces.templates import MASK_TYPES, VARIANTS, draw_template, procedural_texture
 from occbench.labels import OCCLUDER_CLASS
 from occbench.masks.facemask import FaceMaskComposite, cheek_brightness, target_points, yaw_proxy
 
 TURNED_FACE = "28182.jpg"  # the most turned of the 48 faces: yaw proxy +0.42 (nose toward the image right)
+
+
+def find_face(image: np.ndarray, **settings) -> FaceLandmarks:
+    """The largest face of ``image`` with landmarks, as the build's face stage finds it."""
+    return FaceDetector(FaceSettings(**settings)).find(image).faces[0]
 
 
 def _load(path: Path, size: int) -> np.ndarray:
@@ -78,7 +84,7 @@ def _check_invariants(target: np.ndarray, sample, label: np.ndarray | None = Non
 
 def _check_placement(gen: FaceMaskComposite, image: np.ndarray, sample, kind: str, eyes: bool = True) -> None:
     """Mouth and nose tip covered; eyes free (``eyes``) except under a scarf; a scarf covers the neck."""
-    face = gen.find_face(image)
+    face = find_face(image)
     pts = face.points
     assert _at(sample.mask, pts[48:68]).all(), f"{kind}: mouth not covered"
     assert _at(sample.mask, pts[30:36]).all(), f"{kind}: nose tip not covered"
@@ -91,23 +97,22 @@ def _check_placement(gen: FaceMaskComposite, image: np.ndarray, sample, kind: st
 
 
 def test_detection_rate(face_files: list[Path]):
-    detector = LandmarkDetector(detect_size=320)
-    found = [detector.detect(_load(p, 512)) is not None for p in face_files]
-    rate = sum(found)
-    print(f"detection rate at 512 px, detect_size 320: {rate}/48")
-    assert rate >= 47  # measured: 48/48
+    for upsample in (0, 1):
+        detector = FaceDetector(FaceSettings(upsample=upsample))
+        found = [bool(detector.find(_load(p, 512)).faces) for p in face_files]
+        print(f"detection rate at 512 px, upsample {upsample}: {sum(found)}/48")
+        assert sum(found) == 48  # measured: 48/48 at both
 
 
 def test_landmarks_full_resolution(faces256: dict[str, np.ndarray]):
     image = faces256["28083.jpg"]
     big = cv2.resize(image, (512, 512), interpolation=cv2.INTER_CUBIC)
-    small_face = LandmarkDetector(detect_size=320).detect(image)
-    big_face = LandmarkDetector(detect_size=320).detect(big)  # detected at 320, landmarks at 512
+    small_face, big_face = find_face(image), find_face(big)
     assert isinstance(big_face, FaceLandmarks) and big_face.points.shape == (68, 2)
-    assert big_face.points.dtype == np.float32
+    assert big_face.points.dtype == np.float32 and big_face.score > 0
     scale = float(np.linalg.norm(big_face.points[16] - big_face.points[0]))
     assert np.median(np.linalg.norm(big_face.points / 2 - small_face.points, axis=1)) < 0.03 * scale
-    assert len(LandmarkDetector().detect_all(image)) == 1
+    assert FaceDetector().find(image).count == 1
 
 
 @pytest.mark.parametrize("kind", MASK_TYPES)
@@ -163,18 +168,28 @@ def test_several_faces(faces256: dict[str, np.ndarray]):
     pair = np.ascontiguousarray(np.hstack([faces256["28083.jpg"], faces256["28090.jpg"]]))
     gen = FaceMaskComposite()
     gen.setup(None)
-    with pytest.raises(SampleError, match="2 faces found; expected one"):
-        gen.generate(pair, None, np.random.default_rng(0))
-    lenient = FaceMaskComposite(allow_multiple=True)
-    lenient.setup(None)
-    _check_invariants(pair, lenient.generate(pair, None, np.random.default_rng(0)))
+    with pytest.raises(SampleError, match="2 faces found, policy one"):
+        FaceDetector(FaceSettings(policy="one")).find(pair)
+    largest = FaceDetector(FaceSettings(policy="largest")).find(pair)
+    assert largest.count == 2 and len(largest.faces) == 1 and largest.record["used"] == 1
+    both = FaceDetector(FaceSettings(policy="all")).find(pair)
+    assert len(both.faces) == 2 and both.record["scores"][0] > 0
+    one = gen.generate(pair, None, np.random.default_rng(0), faces=largest.faces)
+    two = gen.generate(pair, None, np.random.default_rng(0), faces=both.faces)
+    _check_invariants(pair, one)
+    _check_invariants(pair, two)
+    assert "masks" not in one.params and len(two.params["masks"]) == 2
+    for face in both.faces:  # every face's mouth is covered under policy all
+        assert _at(two.mask, face.points[48:68]).all()
+    assert np.count_nonzero(two.mask) > 1.5 * np.count_nonzero(one.mask)
 
 
 def test_small_face_and_bad_params(faces256: dict[str, np.ndarray]):
-    gen = FaceMaskComposite(min_face_px=200)
-    gen.setup(None)
-    with pytest.raises(SampleError, match="no face found of at least 200 px"):
-        gen.generate(faces256["28083.jpg"], None, np.random.default_rng(0))
+    with pytest.raises(SampleError, match=r"no face found \(hog, upsample 1, min score 0.0, min 200 px; best "
+                                          r"rejected candidate: score \d"):
+        FaceDetector(FaceSettings(min_face_px=200)).find(faces256["28083.jpg"])
+    with pytest.raises(ValueError, match="policy: Expected one of one, largest, all"):
+        FaceSettings(policy="first")
     with pytest.raises(ValueError, match="mask_types"):
         FaceMaskComposite(mask_types=("bandana",))
     with pytest.raises(ValueError, match="templates"):
@@ -186,7 +201,7 @@ def test_small_face_and_bad_params(faces256: dict[str, np.ndarray]):
 
 def test_implausible_fit_is_a_sample_error(builtin: FaceMaskComposite, faces256: dict[str, np.ndarray]):
     image = faces256["28083.jpg"]
-    face = builtin.find_face(image)
+    face = find_face(image)
     template = draw_template("surgical")
     mirrored = target_points(face.points)[[2, 1, 0, 5, 4, 3]]  # left and right swapped: a mirror image
     with pytest.raises(SampleError, match="implausible landmark fit"):
@@ -226,7 +241,7 @@ def test_brightness_match_moves_toward_the_face(faces256: dict[str, np.ndarray])
             sample = gen.generate(image, None, np.random.default_rng(0))
             inner = cv2.erode(sample.mask, np.ones((7, 7), np.uint8)) > 0
             medians[match] = float(np.median(sample.occluded[inner].max(axis=1)))
-        face = cheek_brightness(image, gen.find_face(image).points)
+        face = cheek_brightness(image, find_face(image).points)
         assert abs(medians[True] - face) < abs(medians[False] - face) - 5, (color, medians, face)
 
 
@@ -240,7 +255,7 @@ def test_yaw_selects_turned_variants(templates: str, faces256: dict[str, np.ndar
     assert right.params["yaw"] > 0.3 and left.params["yaw"] < -0.3
     assert right.params["variant"] == "right" and left.params["variant"] == "left"
     assert right.params["template"].endswith("_right") and left.params["template"].endswith("_left")
-    frontal = min(faces256.values(), key=lambda im: abs(yaw_proxy(gen.find_face(im).points)))
+    frontal = min(faces256.values(), key=lambda im: abs(yaw_proxy(find_face(im).points)))
     assert gen.generate(frontal, None, np.random.default_rng(0)).params["variant"] == "front"
     for image_, sample in ((image, right), (flipped, left)):
         _check_invariants(image_, sample)
@@ -299,12 +314,10 @@ def test_face_box_from_label_and_models():
         model_path("no_such_model.dat")
 
 
-def test_detector_pickles_without_models(faces256: dict[str, np.ndarray]):
-    detector = LandmarkDetector(detect_size=256)
-    detector.load()
+def test_detector_pickles(faces256: dict[str, np.ndarray]):
+    detector = FaceDetector(FaceSettings(upsample=0))
     copy = pickle.loads(pickle.dumps(detector))
-    assert copy == detector and copy._predictor is None
-    assert copy.detect(faces256["28083.jpg"]) is not None
+    assert copy == detector and copy.find(faces256["28083.jpg"]).count == 1
 
 
 def test_remaining_parameters_act(faces256: dict[str, np.ndarray]):
@@ -329,7 +342,7 @@ def test_remaining_parameters_act(faces256: dict[str, np.ndarray]):
     with pytest.raises(SampleError, match="implausible landmark fit"):
         make(mask_types=("surgical",), area_range=(2.4, 2.5)).generate(image, None, np.random.default_rng(0))
     gen = make(mask_types=("surgical",), min_inside=1.0)
-    face = gen.find_face(image)
+    face = find_face(image)
     template = draw_template("surgical")
     shifted = target_points(face.points) + np.array([0, 60], np.float32)  # the chin part leaves the image
     with pytest.raises(SampleError, match="implausible landmark fit"):

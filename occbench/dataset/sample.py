@@ -39,6 +39,15 @@ class SampleContext:
     layout: DatasetLayout
 
     @property
+    def face_detector(self):
+        """The protocol's face stage (:class:`occbench.faces.detection.FaceDetector`); None when it detects none."""
+        if self.protocol.faces is None:
+            return None
+        from occbench.faces.detection import FaceDetector  # lazy: dlib only for protocols that detect faces
+
+        return FaceDetector(self.protocol.faces)
+
+    @property
     def scheme(self) -> LabelScheme:
         """The label scheme of the source's labels."""
         return get_scheme(self.source.label_scheme)
@@ -86,6 +95,36 @@ def _status(exc: BaseException) -> tuple[str, str]:
     return ("failed" if is_transient(exc) else "skipped"), reason
 
 
+def _find_faces(ctx: SampleContext, loaded, name: str):
+    """``(finding, fit)``: the faces of the full-resolution source (None when the protocol needs none for this
+    sample) and the geometry that fits the source to the target (around the face with ``crop: face``)."""
+    from occbench.dataset.preprocess import plan_fit
+
+    protocol = ctx.protocol
+    wanted = protocol.faces is not None and (protocol.preprocess.crop == "face"
+                                             or ctx.generator.needs_faces(loaded.label is not None))
+    try:
+        finding = ctx.face_detector.find(loaded.image) if wanted else None
+    except SampleError as exc:
+        raise SampleError(f"{name}: {exc}") from exc
+    face_box = finding.faces[0].box if finding is not None else None
+    return finding, plan_fit(loaded.image.shape, protocol.resolution, protocol.preprocess, name, face_box)
+
+
+def _faces_in_target(finding, fit, resolution: int) -> list:
+    """The found faces in target pixels; faces whose box centre falls outside the target (cropped away) are dropped
+    and counted in the record (``outside_crop``)."""
+    moved = [face.mapped(*fit.point_transform()) for face in finding.faces]
+    inside = [f for f in moved if 0 <= (f.box[0] + f.box[2]) / 2 < resolution and 0 <= (f.box[1] + f.box[3]) / 2 <
+              resolution]
+    if len(inside) < len(moved):
+        finding.record["outside_crop"] = len(moved) - len(inside)
+    if not inside:
+        raise SampleError(f"the detected face (box {list(finding.faces[0].box)}) lies outside the crop "
+                          f"{list(fit.region)} of the source")
+    return inside
+
+
 def _fit_given(ctx: SampleContext, unit: WorkUnit, loaded) -> GivenOcclusion:
     """The source's own occlusion fitted like the target: the occluded image resized and cropped as the target, the
     mask with nearest neighbour (docs: occbench.masks.given)."""
@@ -123,24 +162,35 @@ def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
     ids = [sample_id(unit.item.id, v, protocol.variants) for v in unit.variants]
     try:
         loaded = ctx.source.load(unit.item)
-        target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, str(unit.item.image_path))
+        name = str(unit.item.image_path)
+        finding, fit = _find_faces(ctx, loaded, name)
+        target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, name, fit, loaded.notes)
         label, scheme = loaded.label, ctx.scheme
         if label is not None:
             label_name = str(unit.item.label_path or unit.item.image_path)
             scheme.check(label, label_name)
-            label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess, label_name)
+            label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess, label_name, fit)
         elif ctx.source.provides_labels():
             raise SampleError(f"{unit.item.image_path}: source promises labels but none were loaded")
         face_label = label if scheme.foreground is not None else None
         given = _fit_given(ctx, unit, loaded) if ctx.generator.uses_given else None
+        faces = None if finding is None else _faces_in_target(finding, fit, protocol.resolution)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the build goes on
         return unit_rows(ctx, unit, *_status(exc))
     rows = []
     for sid, variant in zip(ids, unit.variants):
         row = {**base, "id": sid, "variant": variant}
         try:
-            generated = ctx.generator.from_given(given) if given is not None else \
-                ctx.generator.generate(target, face_label, sample_rng(protocol.seed, sid))
+            rng = sample_rng(protocol.seed, sid)
+            if given is not None:
+                generated = ctx.generator.from_given(given)
+            elif ctx.generator.uses_faces:
+                generated = ctx.generator.generate(target, face_label, rng, faces=faces)
+            else:
+                generated = ctx.generator.generate(target, face_label, rng)
+            if finding is not None:
+                generated.params = {**(generated.params or {}),
+                                    "faces": {**finding.record, "crop": fit.describe()}}
             if generated.label_occ is not None:
                 scheme.check(generated.label_occ, f"{sid}: label_occ from {protocol.generator_name}",
                              extra=(OCCLUDER_CLASS,))

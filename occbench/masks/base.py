@@ -5,9 +5,10 @@ sample, drawing all randomness from the ``rng`` it is given (seeded per sample, 
 Masks in memory are uint8 ``(H, W)`` with **1 = occluded / missing** (written to disk as 255).
 
 Hole-mask generators only implement :meth:`HoleMaskGenerator.make_mask`; the occluded image is the
-target with hole pixels set to 0. Generators that need user files (external mask folders, QuickDraw
-strokes) declare ``needs_dir = True``; the build passes ``--mask-dir`` through :meth:`Generator.setup`,
-which runs once per worker before any sample.
+target with hole pixels set to 0. Face generators (``uses_faces``) also take ``faces=``: the faces the build
+found on the full-resolution source (:mod:`occbench.faces.detection`), in target pixels. Generators that need
+user files (external mask folders, QuickDraw strokes) declare ``needs_dir = True``; the build passes
+``--mask-dir`` through :meth:`Generator.setup`, which runs once per worker before any sample.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class Generator(ABC):
 
     needs_dir: ClassVar[bool] = False
     uses_given: ClassVar[bool] = False  # True: the sample is the source's own occlusion (``given``), not drawn
+    uses_faces: ClassVar[bool] = False  # True: generate() takes ``faces`` from the build's face stage
+
+    def needs_faces(self, has_labels: bool) -> bool:
+        """Whether the build must detect faces for a sample (with or without labels); see ``uses_faces``."""
+        return False
 
     def setup(self, mask_dir: Path | None) -> None:  # noqa: B027 - optional hook, empty by default
         """Load external files once per worker. Default: nothing to load."""

@@ -1,8 +1,9 @@
 """Landmark-aligned face-mask composites (surgical, cloth, N95, KN95, scarf), as in the Masked-Faces dataset of
 the M-CSAM paper and MaskTheFace, on the CPU, deterministic, with the binary mask saved.
 
-Per sample: dlib finds the face (:class:`~occbench.faces.landmarks.LandmarkDetector`: detection on a copy
-downscaled to ``detect_size``, 68 landmarks at full resolution); six target points are read off the landmarks
+Per sample: the build's face stage finds the face(s) on the full-resolution source (protocol section ``faces``,
+:mod:`occbench.faces.detection`; 68 landmarks at full resolution, mapped into the target; one mask per face under
+policy ``all``); six target points are read off the landmarks
 (dlib-68 indices; "left" = image left):
 
 - b = midpoint of nose-bridge points 28 and 29 (MaskTheFace's "nose_mid"), e = chin point 8;
@@ -33,13 +34,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
-from occbench.faces.landmarks import FaceLandmarks, LandmarkDetector
+from occbench.faces.landmarks import FaceLandmarks
 from occbench.faces.masktheface import list_textures, load_masktheface, mask_type_of, read_texture
 from occbench.faces.templates import (
     ANCHOR_NAMES,
@@ -157,33 +158,27 @@ class FaceMaskComposite(Generator):
         texture_probability: chance that a texture (procedural check / stripes / dots, plus MaskTheFace's
             textures when loaded) is tiled and multiplied inside the mask.
         valve_probability: chance that a built-in N95 has an exhalation valve.
-        detect_size: longer side (px) of the detection image; landmarks are predicted at full resolution.
-        upsample: dlib detector upsampling steps (finds smaller faces, slower).
         brightness_match: scale the template's RGB (hence its HSV value) toward the face's median cheek
             brightness by (face / template) ** ``brightness_strength``, clipped to [0.5, 1.6].
         brightness_strength: 0 = no change, 1 = match the medians exactly.
         yaw_threshold: |yaw proxy| above which the "_left" / "_right" variant is used (see module docstring).
-        min_face_px: faces whose detector box has a shorter side below this are ignored.
-        allow_multiple: several faces → use the largest (else SampleError "N faces found; expected one").
         area_range: accepted warped-mask area as a fraction of the face box area.
         min_inside: least fraction of the warped mask that must lie inside the image.
     """
+
+    uses_faces: ClassVar[bool] = True
 
     mask_types: tuple[str, ...] | None = None
     templates: str = "builtin"
     color: str | tuple[int, int, int] = "palette"
     texture_probability: float = 0.0
     valve_probability: float = 0.5
-    detect_size: int = 320
-    upsample: int = 0
     brightness_match: bool = True
     brightness_strength: float = 0.5
     yaw_threshold: float = 0.3
-    min_face_px: int = 48
-    allow_multiple: bool = False
     area_range: tuple[float, float] = (0.1, 2.5)
     min_inside: float = 0.5
-    _detector: LandmarkDetector | None = field(default=None, init=False, repr=False, compare=False)
+    _ready: bool = field(default=False, init=False, repr=False, compare=False)
     _sets: dict[str, dict[str, dict[str, MaskTemplate]]] | None = field(default=None, init=False, repr=False,
                                                                         compare=False)
     _textures: list[tuple[str, np.ndarray]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -204,10 +199,8 @@ class FaceMaskComposite(Generator):
                 raise ValueError(f"{name}: Expected a value in [0, 1], but got {getattr(self, name)!r}")
         if not (0 < self.area_range[0] < self.area_range[1]):
             raise ValueError(f"area_range: Expected 0 < lo < hi, but got {self.area_range!r}")
-        if self.yaw_threshold < 0 or self.min_face_px < 1:
-            raise ValueError(f"yaw_threshold >= 0 and min_face_px >= 1 expected, but got {self.yaw_threshold!r}, "
-                             f"{self.min_face_px!r}")
-        LandmarkDetector(self.detect_size, self.upsample)  # validates both
+        if self.yaw_threshold < 0:
+            raise ValueError(f"yaw_threshold: Expected >= 0, but got {self.yaw_threshold!r}")
 
     @property
     def needs_dir(self) -> bool:  # type: ignore[override]
@@ -215,10 +208,7 @@ class FaceMaskComposite(Generator):
         return self.templates == "masktheface"
 
     def setup(self, mask_dir: Path | None) -> None:
-        """Load the dlib models; draw the built-in templates, or read the MaskTheFace templates and textures of
-        ``mask_dir``."""
-        detector = LandmarkDetector(self.detect_size, self.upsample)
-        detector.load()
+        """Draw the built-in templates, or read the MaskTheFace templates and textures of ``mask_dir``."""
         textures: list[tuple[str, np.ndarray]] = []
         sets: dict[str, dict[str, dict[str, MaskTemplate]]] = {}
         if self.templates == "masktheface":
@@ -235,7 +225,7 @@ class FaceMaskComposite(Generator):
             textures = [(p.stem, read_texture(p)) for p in list_textures(mask_dir)]
         else:
             prepare(self._types())
-        object.__setattr__(self, "_detector", detector)
+        object.__setattr__(self, "_ready", True)
         object.__setattr__(self, "_sets", sets)
         object.__setattr__(self, "_textures", textures)
 
@@ -244,20 +234,9 @@ class FaceMaskComposite(Generator):
             return tuple(self.mask_types)
         return MASK_TYPES if self.templates == "builtin" else tuple(sorted(self._sets or {}))
 
-    def find_face(self, image: np.ndarray) -> FaceLandmarks:
-        """Landmarks of the one face to mask; SampleError when there is none or several."""
-        if self._detector is None:
-            raise RuntimeError("FaceMaskComposite.setup(mask_dir) must run before generate")
-        boxes = self._detector.detect_boxes(image)
-        if not boxes:
-            raise SampleError("no face found")
-        usable = [b for b in boxes if min(b[2] - b[0], b[3] - b[1]) >= self.min_face_px]
-        if not usable:
-            largest = min(boxes[0][2] - boxes[0][0], boxes[0][3] - boxes[0][1])
-            raise SampleError(f"no face found of at least {self.min_face_px} px (largest: {largest} px)")
-        if len(usable) > 1 and not self.allow_multiple:
-            raise SampleError(f"{len(usable)} faces found; expected one")
-        return self._detector.landmarks(image, usable[0])
+    def needs_faces(self, has_labels: bool) -> bool:
+        """Landmarks are always needed: the build's face stage must run."""
+        return True
 
     def _template(self, kind: str, variant: str, rng: np.random.Generator) -> tuple[MaskTemplate, dict[str, Any]]:
         """The coloured, textured template of ``kind`` and what was drawn for it."""
@@ -291,14 +270,37 @@ class FaceMaskComposite(Generator):
             rgba[..., :3] = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
         return MaskTemplate(template.name, rgba, template.anchors, template.variant, template.extra), info
 
-    def generate(self, target: np.ndarray, label: np.ndarray | None, rng: np.random.Generator) -> GeneratedSample:
+    def generate(self, target: np.ndarray, label: np.ndarray | None, rng: np.random.Generator,
+                 faces: list[FaceLandmarks] | None = None) -> GeneratedSample:
+        """Mask the face(s): ``faces`` (target pixels) come from the build's face stage; without them (a direct call)
+        the target itself is searched with the default :class:`~occbench.faces.detection.FaceSettings`."""
         if target.dtype != np.uint8 or target.ndim != 3 or target.shape[2] != 3:
             raise ValueError(f"Expected an (H, W, 3) uint8 RGB target, but got {target.dtype} {target.shape}")
-        if self._detector is None:
+        if not self._ready:
             if self.needs_dir:
                 raise RuntimeError("FaceMaskComposite.setup(mask_dir) must run before generate")
             self.setup(None)
-        face = self.find_face(target)
+        if faces is None:
+            from occbench.faces.detection import FaceDetector
+
+            faces = FaceDetector().find(target).faces
+        occluded, mask, drawn = target, np.zeros(target.shape[:2], np.uint8), []
+        for face in faces:
+            occluded, face_mask, params = self._mask_face(occluded, face, rng)
+            mask |= face_mask
+            drawn.append(params)
+        label_occ = None
+        if label is not None:
+            label_occ = label.copy()
+            label_occ[mask > 0] = OCCLUDER_CLASS
+        params = {**drawn[0], "image_fraction": round(float(np.count_nonzero(mask)) / mask.size, 5)}
+        if len(drawn) > 1:
+            params["masks"] = drawn
+        return GeneratedSample(occluded=occluded, mask=mask, label_occ=label_occ, params=params)
+
+    def _mask_face(self, target: np.ndarray, face: FaceLandmarks,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """One mask on one face: (occluded image, its 0/1 mask, the values drawn)."""
         yaw = yaw_proxy(face.points)
         variant = "left" if yaw < -self.yaw_threshold else "right" if yaw > self.yaw_threshold else "front"
         types = self._types()
@@ -313,10 +315,6 @@ class FaceMaskComposite(Generator):
                 rgba = cv2.multiply(rgba, (scale, scale, scale, 1.0))
         dst = target_points(face.points)
         occluded, mask = self._composite(target, rgba, template.anchors, dst, face)
-        label_occ = None
-        if label is not None:
-            label_occ = label.copy()
-            label_occ[mask > 0] = OCCLUDER_CLASS
         x0, y0, x1, y1 = face.box
         box_area = max(1, (x1 - x0) * (y1 - y0))
         in_box = int(np.count_nonzero(mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)]))
@@ -326,9 +324,8 @@ class FaceMaskComposite(Generator):
             "points": {n: [round(float(x), 1), round(float(y), 1)] for n, (x, y) in zip(ANCHOR_NAMES, dst)},
             "face_box": list(face.box),
             "face_fraction": round(in_box / box_area, 5),
-            "image_fraction": round(float(np.count_nonzero(mask)) / mask.size, 5),
         }
-        return GeneratedSample(occluded=occluded, mask=mask, label_occ=label_occ, params=params)
+        return occluded, mask, params
 
     def _composite(self, target: np.ndarray, rgba: np.ndarray, src: np.ndarray, dst: np.ndarray,
                    face: FaceLandmarks) -> tuple[np.ndarray, np.ndarray]:

@@ -21,9 +21,10 @@ generator script's ``Occlusion_Generator.occlude_images``); the code here is occ
 occbench's choices and deviations (defaults in brackets):
 
 - Face box ``face_box`` ["auto"]: from labels (box of CelebAMask-HQ classes 1-13, face and hair) when the source
-  has them, else dlib landmarks' detector box (``occbench.faces.landmarks``, imported only then); neither →
-  SampleError("no face found ..."). NatOcc's own face mask excludes hair in its dataset definition, so at
-  the same ``area_fraction`` occbench's occluders are somewhat larger.
+  has them, else the faces the build detected on the full-resolution source (protocol section ``faces``,
+  :mod:`occbench.faces.detection`: detector, score threshold, multi-face policy; one occluder per face under policy
+  ``all``); no face → SampleError with the detector's reason. NatOcc's own face mask excludes hair in its dataset
+  definition, so at the same ``area_fraction`` occbench's occluders are somewhat larger.
 - Kind: ``hand_probability`` [None = uniform over all eligible entries, as the reference]; a number draws
   "hand" with that probability. ``kinds`` ["object", "hand"] restricts the kinds; ``categories`` [None = all]
   filters objects only (hands are always eligible when "hand" is in ``kinds``).
@@ -58,7 +59,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -129,18 +130,24 @@ def screen_angle(vector: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class FaceOverlay(Generator):
-    """Shared fields and steps of the overlay generators: face box, position, edge treatment (see NatOcc)."""
+    """Shared fields and steps of the overlay generators: face box, position, edge treatment (see NatOcc).
+
+    Faces come from the labels (``face_box`` "auto" with labels, or "labels"), else from the build's face stage
+    (:mod:`occbench.faces.detection`: detected on the full-resolution source, the protocol's ``faces`` policy
+    applied, boxes mapped into the target); called without them (a direct call), the target itself is searched
+    with the default :class:`~occbench.faces.detection.FaceSettings`. Under policy ``all`` one occluder is drawn per
+    face, in order, each composited over the previous ones.
+    """
+
+    uses_faces: ClassVar[bool] = True
 
     face_box: str = "auto"
-    detect_size: int = 320
-    upsample: int = 0  # dlib detector upsampling steps: finds faces below ~80 px, slower
     position: str = "face-box"
     position_margin: float = 0.0
     erode_px: int = 1
     blur_ksize: int = 5
     seam_px: int = 4
     seam_ksize: int = 5
-    _detector: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         choices = (("face_box", FACE_BOX_MODES), ("position", POSITIONS))
@@ -152,34 +159,64 @@ class FaceOverlay(Generator):
         for name in ("erode_px", "blur_ksize", "seam_px", "seam_ksize"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise ValueError(f"{name}: Expected a non-negative integer (pixels), but got {getattr(self, name)!r}")
-        if not 0 <= self.upsample <= 3:
-            raise ValueError(f"upsample: Expected an integer in [0, 3], but got {self.upsample!r}")
-        if self.detect_size < 32:
-            raise ValueError(f"detect_size: Expected >= 32 px, but got {self.detect_size!r}")
 
-    def find_face_box(self, target: np.ndarray, label: np.ndarray | None) -> tuple[Box, str]:
-        """The face box and where it came from ("labels" or "landmarks"); SampleError when there is none."""
+    def needs_faces(self, has_labels: bool) -> bool:
+        """Whether the build must detect faces for this sample (no labels to take the face box from)."""
+        return self.face_box == "landmarks" or not has_labels
+
+    def face_boxes(self, target: np.ndarray, label: np.ndarray | None,
+                   faces: list | None) -> tuple[list[Box], str]:
+        """The face boxes to occlude (clipped to the image) and where they came from ("labels" or "landmarks");
+        SampleError when there is none."""
         if self.face_box in ("auto", "labels") and label is not None:
             box = label_face_box(label)
             if box is not None:
-                return box, "labels"
+                return [box], "labels"
             raise SampleError("no face found: the label map has no face class (1-13)")
         if self.face_box == "labels":
             raise SampleError("no face found: face_box='labels' but the source has no labels")
-        if self._detector is None:
-            from occbench.faces.landmarks import LandmarkDetector  # lazy: dlib only when needed
+        if faces is None:
+            from occbench.faces.detection import FaceDetector  # lazy: dlib only when needed
 
-            object.__setattr__(self, "_detector", LandmarkDetector(detect_size=self.detect_size,
-                                                                     upsample=self.upsample))
-        found = self._detector.detect(target)
-        if found is None:
-            raise SampleError("no face found by the landmark detector")
+            faces = FaceDetector().find(target).faces
         height, width = target.shape[:2]
-        x0, y0, x1, y1 = found.box
-        box = (max(0, x0), max(0, y0), min(width, x1), min(height, y1))
-        if box_area(box) == 0:
-            raise SampleError(f"no face found: detector box {found.box} lies outside the image")
-        return box, "landmarks"
+        boxes = []
+        for face in faces:
+            x0, y0, x1, y1 = face.box
+            box = (max(0, x0), max(0, y0), min(width, x1), min(height, y1))
+            if box_area(box) > 0:
+                boxes.append(box)
+        if not boxes:
+            raise SampleError(f"no face found: detector box(es) {[list(f.box) for f in faces]} lie outside the image")
+        return boxes, "landmarks"
+
+    def occluder(self, target: np.ndarray, label: np.ndarray | None, box: Box,
+                 rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+        """One occluder for the face in ``box``: an image-sized RGBA layer and the values drawn for it."""
+        raise NotImplementedError
+
+    def generate(self, target: np.ndarray, label: np.ndarray | None, rng: np.random.Generator,
+                 faces: list | None = None) -> GeneratedSample:
+        """Occlude the face(s): ``faces`` are :class:`~occbench.faces.landmarks.FaceLandmarks` in target pixels."""
+        self.check_ready()
+        boxes, box_source = self.face_boxes(target, label, faces)
+        occluded, mask, drawn = target, np.zeros(target.shape[:2], np.uint8), []
+        for box in boxes:
+            layer, params = self.occluder(occluded, label, box, rng)
+            if not layer[:, :, 3].any():
+                raise SampleError(f"{type(self).__name__}: the occluder fell outside the image")
+            occluded, hard, _ = composite(occluded, layer, erode_px=self.erode_px, blur_ksize=self.blur_ksize,
+                                          seam_px=self.seam_px, seam_ksize=self.seam_ksize)
+            mask |= hard
+            drawn.append({**params, "face_box_source": box_source, "face_box": list(box)})
+        label_occ = None if label is None else label_after_occlusion(label, mask)
+        params = {**drawn[0], **occlusion_stats(mask, boxes[0], label)}
+        if len(drawn) > 1:
+            params["occluders"] = drawn
+        return GeneratedSample(occluded=occluded, mask=mask, label_occ=label_occ, params=params)
+
+    def check_ready(self) -> None:  # noqa: B027 - optional hook
+        """Raise RuntimeError when :meth:`setup` must run first."""
 
     def sample_centre(self, box: Box, shape: tuple[int, int], rng: np.random.Generator) -> tuple[float, float]:
         """Occluder centre (x, y): uniform in the face box shrunk by ``position_margin``, or in the image."""
@@ -189,17 +226,6 @@ class FaceOverlay(Generator):
             mx, my = self.position_margin * (box[2] - box[0]), self.position_margin * (box[3] - box[1])
             x0, y0, x1, y1 = box[0] + mx, box[1] + my, box[2] - 1 - mx, box[3] - 1 - my
         return float(rng.uniform(x0, max(x0, x1))), float(rng.uniform(y0, max(y0, y1)))
-
-    def finish(self, target: np.ndarray, label: np.ndarray | None, layer: np.ndarray, box: Box,
-               params: dict[str, Any]) -> GeneratedSample:
-        """Composite ``layer`` (image-sized RGBA) and build the sample with labels and occlusion statistics."""
-        if not layer[:, :, 3].any():
-            raise SampleError(f"{type(self).__name__}: the occluder fell outside the image")
-        occluded, mask, _ = composite(target, layer, erode_px=self.erode_px, blur_ksize=self.blur_ksize,
-                                      seam_px=self.seam_px, seam_ksize=self.seam_ksize)
-        label_occ = None if label is None else label_after_occlusion(label, mask)
-        params = {**params, "face_box": list(box), **occlusion_stats(mask, box, label)}
-        return GeneratedSample(occluded=occluded, mask=mask, label_occ=label_occ, params=params)
 
 
 def face_pixels(target: np.ndarray, label: np.ndarray | None, box: Box) -> np.ndarray:
@@ -297,10 +323,12 @@ class NatOccOverlay(FaceOverlay):
             cache.popitem(last=False)
         return rgba
 
-    def generate(self, target: np.ndarray, label: np.ndarray | None, rng: np.random.Generator) -> GeneratedSample:
+    def check_ready(self) -> None:
         if self._entries is None:
             raise RuntimeError("NatOccOverlay.setup(mask_dir) must run before generate")
-        box, box_source = self.find_face_box(target, label)
+
+    def occluder(self, target: np.ndarray, label: np.ndarray | None, box: Box,
+                 rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
         entry = self._pick(rng)
         rgba = self._load(entry)
         height, width = rgba.shape[:2]
@@ -326,7 +354,7 @@ class NatOccOverlay(FaceOverlay):
             layer = sliced_ot_transfer(layer, face_pixels(target, label, box), rng, self.sot_iterations,
                                        self.color_strength)
         params = {"entry_id": str(entry.id), "kind": entry.kind, "category": entry.category,
-                  "face_box_source": box_source, "area_fraction": fraction, "affine": applied,
+                  "area_fraction": fraction, "affine": applied,
                   "scale_jitter": jitter, "scale": scale, "angle": angle, "shear": shear, "centre": list(centre),
                   "hand_direction": None if direction is None else [float(v) for v in direction]}
-        return self.finish(target, label, layer, box, params)
+        return layer, params

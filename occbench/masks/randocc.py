@@ -34,9 +34,8 @@ import cv2
 import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
-from occbench.masks.base import GeneratedSample
 from occbench.masks.bins import check_range
-from occbench.masks.natocc import FaceOverlay, box_area
+from occbench.masks.natocc import Box, FaceOverlay, box_area
 
 TEXTURE_SOURCES = ("procedural", "folder")
 TEXTURE_KINDS = ("noise", "stripes", "checker", "solid")
@@ -189,8 +188,12 @@ class RandOcc(FaceOverlay):
         kind = self.texture_kinds[int(rng.integers(len(self.texture_kinds)))]
         return procedural_texture(kind, hw, rng), kind
 
-    def generate(self, target: np.ndarray, label: np.ndarray | None, rng: np.random.Generator) -> GeneratedSample:
-        box, box_source = self.find_face_box(target, label)
+    def check_ready(self) -> None:
+        if self.textures == "folder" and self._files is None:
+            raise RuntimeError("RandOcc.setup(mask_dir) must run before generate with textures='folder'")
+
+    def occluder(self, target: np.ndarray, label: np.ndarray | None, box: Box,
+                 rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
         centre = self.sample_centre(box, target.shape[:2], rng)
         n_points = int(rng.integers(self.n_points[0], self.n_points[1] + 1))
         side = math.sqrt(box_area(box))
@@ -207,7 +210,7 @@ class RandOcc(FaceOverlay):
         layer[y0:y1, x0:x1, :3] = texture
         layer[:, :, 3] = np.rint(alpha * opacity).astype(np.uint8)
         layer[layer[:, :, 3] == 0, :3] = 0
-        params = {"face_box_source": box_source, "centre": list(centre), "n_points": n_points,
+        params = {"centre": list(centre), "n_points": n_points,
                   "radius_px": [float(radii.min()), float(radii.max())], "texture": texture_name,
                   "opacity": opacity}
-        return self.finish(target, label, layer, box, params)
+        return layer, params
