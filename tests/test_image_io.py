@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from occbench.errors import SampleError
-from occbench.image_io import read_gray, read_image, write_atomic, write_png
+from occbench.image_io import apply_exif_orientation, read_gray, read_image, write_atomic, write_png
 
 
 def _encoded(ext: str, array: np.ndarray) -> bytes:
@@ -224,3 +224,46 @@ def test_written_files_honour_umask(tmp_path: Path) -> None:
     os.umask(umask)  # read it back unchanged
     write_png(tmp_path / "f.png", np.zeros((2, 2, 3), np.uint8))
     assert stat.S_IMODE((tmp_path / "f.png").stat().st_mode) == 0o666 & ~umask  # like open(..., "wb")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applied_like_pillow(tmp_path: Path, rng: np.random.Generator, orientation: int) -> None:
+    """Every EXIF orientation 1-8 on a non-square JPEG gives Pillow's exif_transpose view (same decoder pixels)."""
+    from PIL import Image, ImageOps
+
+    pixels = cv2.resize(rng.integers(0, 256, (3, 5, 3), dtype=np.uint8), (50, 30), interpolation=cv2.INTER_NEAREST)
+    path = tmp_path / f"o{orientation}.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(pixels).save(path, quality=95, exif=exif)
+    notes: list[str] = []
+    image = read_image(path, notes)
+    stored = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGR2RGB)
+    with Image.open(path) as opened:
+        expected_shape = np.asarray(ImageOps.exif_transpose(opened)).shape
+    assert image.shape == expected_shape
+    assert np.array_equal(image, apply_exif_orientation(stored, orientation))  # stored pixels, turned
+    assert notes == ([] if orientation == 1 else [f"EXIF orientation {orientation} applied"])
+    # the transform itself equals Pillow's on exact pixels
+    with_tag = Image.fromarray(pixels)
+    with_tag.getexif()[0x0112] = orientation
+    buffer = tmp_path / f"o{orientation}.png"
+    with_tag.save(buffer, exif=exif)
+    with Image.open(buffer) as opened:
+        assert np.array_equal(np.asarray(ImageOps.exif_transpose(opened)), apply_exif_orientation(pixels, orientation))
+
+
+def test_exif_rotated_phone_photos_read_upright(assets: Path) -> None:
+    """The two wild photos whose EXIF says 6 and 8 (the same portrait) read as Pillow shows them, and alike."""
+    from PIL import Image, ImageOps
+
+    views = []
+    for tag in (6, 8):
+        path = assets / "wild_faces" / f"pillow_hopper_orientation_{tag}.jpg"
+        notes: list[str] = []
+        image = read_image(path, notes)
+        with Image.open(path) as opened:
+            assert np.abs(image.astype(int) - np.asarray(ImageOps.exif_transpose(opened).convert("RGB"))).max() <= 1
+        assert notes == [f"EXIF orientation {tag} applied"]
+        views.append(image.astype(int))
+    assert np.abs(views[0] - views[1]).mean() < 3  # the same portrait stored two ways

@@ -26,8 +26,9 @@ from occbench.masks.compositing import (
     sliced_ot_transfer,
     soften_alpha,
 )
-from occbench.masks.natocc import NatOccOverlay, label_face_box, pointing_direction
+from occbench.masks.natocc import SGIN_HAND_SHARE, NatOccOverlay, label_face_box, pointing_direction
 from occbench.masks.randocc import RandOcc, catmull_rom_closed, procedural_texture
+from occbench.occluders.bank import BankWriter
 
 COLUMNS = ("id", "kind", "category", "source", "source_id", "width", "height", "area", "licence", "file")
 SIZE = 256
@@ -292,7 +293,7 @@ def test_natocc_parameters_act(bank: Path, faces) -> None:
     animals = _natocc(bank, kinds=("object",), categories=("giraffe", "zebra"))
     for seed in range(6):
         assert animals.generate(target, label, np.random.default_rng(seed)).params["category"] in {"giraffe", "zebra"}
-    with pytest.raises(OccbenchError, match="no occluders"):
+    with pytest.raises(OccbenchError, match="no occluders of kind object"):
         _natocc(bank, kinds=("object",), categories=("no-such-category",))
 
 
@@ -307,7 +308,9 @@ def test_natocc_no_face_box_is_a_sample_error(bank: Path, faces) -> None:
 
 def test_natocc_bad_parameters(bank: Path) -> None:
     for bad in ({"area_fraction": (0.8, 0.2)}, {"hand_probability": 1.5}, {"kinds": ("car",)},
-                {"color_transfer": "lut"}, {"position": "anywhere"}, {"face_box": "guess"}, {"erode_px": -1}):
+                {"color_transfer": "lut"}, {"position": "anywhere"}, {"face_box": "guess"}, {"erode_px": -1},
+                {"balance": "size"}, {"balance": "category", "hand_probability": None},
+                {"hand_probability": 0.0, "kinds": ("hand",)}, {"hand_probability": 1.0, "kinds": ("object",)}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             NatOccOverlay(**bad)
     with pytest.raises(OccbenchError, match="mask-dir"):
@@ -327,6 +330,95 @@ def test_natocc_with_landmarks(bank: Path, faces) -> None:
     _check_invariants(target, None, sample)
     with pytest.raises(SampleError, match="no face found"):
         generator.generate(np.full_like(target, 128), None, np.random.default_rng(0))
+
+
+# --- NatOcc draws: kind and category shares on tiny synthetic banks -------------------------------------------
+
+
+def _synthetic_bank(root: Path, counts: dict[tuple[str, str], int]) -> Path:
+    """A bank of 6x6 opaque squares: ``counts[(kind, category)]`` entries each (written by BankWriter)."""
+    writer = BankWriter(root)
+    square = np.full((6, 6, 4), 200, np.uint8)
+    for (kind, category), n in counts.items():
+        for i in range(n):
+            writer.add(square, kind=kind, category=category, source="synth", source_id=category, index=i,
+                       licence="test fixture")
+    writer.commit({"builder": "test"}, [], "synth")
+    return root
+
+
+def _shares(generator: NatOccOverlay, draws: int) -> tuple[float, dict[str, float]]:
+    """Hand share and per-category share of the object draws over ``draws`` seeds."""
+    picks = [generator._pick(np.random.default_rng(seed)) for seed in range(draws)]
+    objects = [e.category for e in picks if e.kind == "object"]
+    hands = (len(picks) - len(objects)) / len(picks)
+    return hands, {c: objects.count(c) / max(1, len(objects)) for c in sorted(set(objects))}
+
+
+def _within(share: float, p: float, n: int) -> bool:
+    """``share`` of ``n`` Bernoulli(p) draws lies within 4 binomial standard deviations of ``p``."""
+    return abs(share - p) <= 4.0 * math.sqrt(p * (1.0 - p) / n)
+
+
+@pytest.fixture(scope="module")
+def skewed_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 objects of category A, 2 of B and 2 hands: the shipped bank's shape (many objects, few hands)."""
+    counts = {("object", "A"): 20, ("object", "B"): 2, ("hand", "myleft"): 2}
+    return _synthetic_bank(tmp_path_factory.mktemp("skewed"), counts)
+
+
+def test_natocc_hand_share_follows_hand_probability(skewed_bank: Path) -> None:
+    n = 3000
+    assert math.isclose(NatOccOverlay().hand_probability, 200 / 328)
+    for p in (SGIN_HAND_SHARE, 0.2):
+        hands, _ = _shares(_natocc(skewed_bank, hand_probability=p), n)
+        assert _within(hands, p, n), (p, hands)
+    uniform, _ = _shares(_natocc(skewed_bank, hand_probability=None, balance="entry"), n)
+    assert _within(uniform, 2 / 24, n), uniform  # one list, as the reference: 2 hands among 24 entries
+    assert _shares(_natocc(skewed_bank, hand_probability=0.0), 200)[0] == 0.0
+    assert _shares(_natocc(skewed_bank, kinds=("object",)), 200)[0] == 0.0
+    assert _shares(_natocc(skewed_bank, kinds=("hand",)), 200)[0] == 1.0
+
+
+def test_natocc_category_balance(skewed_bank: Path) -> None:
+    n = 3000
+    _, balanced = _shares(_natocc(skewed_bank, hand_probability=0.0), n)
+    _, by_entry = _shares(_natocc(skewed_bank, hand_probability=0.0, balance="entry"), n)
+    assert _within(balanced["B"], 0.5, n), balanced
+    assert _within(by_entry["B"], 2 / 22, n), by_entry  # ~9 %
+    _, only_b = _shares(_natocc(skewed_bank, hand_probability=0.0, categories=("B",)), 100)
+    assert only_b == {"B": 1.0}
+
+
+def test_natocc_draw_determinism_and_params(skewed_bank: Path) -> None:
+    first, second = _natocc(skewed_bank), _natocc(skewed_bank)
+    ids = [first._pick(np.random.default_rng(seed)).id for seed in range(50)]
+    assert ids == [second._pick(np.random.default_rng(seed)).id for seed in range(50)]
+    assert len(set(ids)) > 5
+    label = np.zeros((64, 64), np.uint8)
+    label[16:48, 20:44] = 1
+    target = np.full((64, 64, 3), 90, np.uint8)
+    params = first.generate(target, label, np.random.default_rng(3)).params
+    entry = next(e for e in first._bank.all_entries if e.id == params["entry_id"])
+    assert (params["kind"], params["category"]) == (entry.kind, entry.category)
+
+
+def test_natocc_setup_errors_name_the_bank_and_the_fix(tmp_path: Path) -> None:
+    objects = _synthetic_bank(tmp_path / "objects", {("object", "cup"): 3})
+    hands = _synthetic_bank(tmp_path / "hands", {("hand", "myleft"): 3})
+    with pytest.raises(OccbenchError, match="no occluders of kind hand") as error:
+        _natocc(objects)
+    assert str(objects) in str(error.value) and "--from egohands" in str(error.value)
+    assert "hand_probability: 0 or kinds: [object]" in str(error.value)
+    with pytest.raises(OccbenchError, match="no occluders of kind object") as error:
+        _natocc(hands)
+    assert str(hands) in str(error.value) and "--from coco" in str(error.value)
+    for params in ({"kinds": ("object",)}, {"hand_probability": 0.0}, {"hand_probability": None, "balance": "entry"}):
+        _natocc(objects, **params)  # hands excluded or not required
+    _natocc(hands, kinds=("hand",))
+    _natocc(hands, hand_probability=1.0)
+    with pytest.raises(OccbenchError, match="no occluders of kind object"):
+        _natocc(objects, kinds=("object",), categories=("umbrella",))
 
 
 # --- RandOcc ---------------------------------------------------------------------------------------------------

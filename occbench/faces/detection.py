@@ -38,6 +38,7 @@ from occbench.faces.landmarks import FaceLandmarks
 DETECTORS = ("hog", "cnn")
 POLICIES = ("one", "largest", "all")
 CNN_MODEL = "mmod_human_face_detector.dat"
+NEAR_MISS = 0.5  # HOG candidates down to min_score - 0.5 are listed (and only named in skip reasons)
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,9 @@ class FaceDetector:
             small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         small = np.ascontiguousarray(small)
         if self.settings.detector == "hog":
-            rects, scores, _ = _hog()[0].run(small, self.settings.upsample, 0.0 if self.settings.min_score >= 0 else
-                                             self.settings.min_score)
+            # below the threshold too, so that a skip can name the best rejected candidate
+            rects, scores, _ = _hog()[0].run(small, self.settings.upsample, min(self.settings.min_score, 0.0) -
+                                             NEAR_MISS)
             found = list(zip(rects, scores))
         else:
             found = [(d.rect, d.confidence) for d in _cnn()(small, self.settings.upsample)]

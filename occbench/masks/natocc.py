@@ -16,7 +16,8 @@ generator script's ``Occlusion_Generator.occlude_images``); the code here is occ
 - Colour transfer to the face (GPU sliced optimal transport, ``color_transfer_sot``) before resizing.
 - Edges: alpha eroded with a 3x3 kernel once and blurred with a 5x5 Gaussian; then a band of 4 px either side
   of the occluder edge (5x5 kernel dilated/eroded twice) is replaced by a 5x5-Gaussian-blurred copy.
-- Occluders are drawn uniformly from one list of objects and hands (``random.choices``).
+- Occluders are drawn uniformly from one list of objects and hands (``random.choices``). SGIN's NatOcc data
+  used 128 COCO objects of 20 categories and 200 EgoHands hands (SGIN paper, "Face Occlusion Datasets").
 
 occbench's choices and deviations (defaults in brackets):
 
@@ -25,9 +26,19 @@ occbench's choices and deviations (defaults in brackets):
   :mod:`occbench.faces.detection`: detector, score threshold, multi-face policy; one occluder per face under policy
   ``all``); no face → SampleError with the detector's reason. NatOcc's own face mask excludes hair in its dataset
   definition, so at the same ``area_fraction`` occbench's occluders are somewhat larger.
-- Kind: ``hand_probability`` [None = uniform over all eligible entries, as the reference]; a number draws
-  "hand" with that probability. ``kinds`` ["object", "hand"] restricts the kinds; ``categories`` [None = all]
-  filters objects only (hands are always eligible when "hand" is in ``kinds``).
+- Kind: ``hand_probability`` [200 / 328 = 0.6098] draws "hand" with that probability, else "object". The
+  default is the hand share of SGIN's setting: the reference draws uniformly from one list, there of 128 objects
+  and 200 hands, so P(hand) = 200 / (200 + 128). Drawing the kind first keeps that share whatever the bank's
+  counts (a bank of many COCO objects and a few hands would otherwise almost never give a hand).
+  None: no kind draw, one list of all eligible entries drawn uniformly (the reference's ``random.choices``;
+  needs ``balance`` "entry"). ``kinds`` ["object", "hand"] restricts the kinds (with one kind every draw is of
+  that kind); ``categories`` [None = all] filters objects only (hands are always eligible when "hand" is in
+  ``kinds``). Setup fails when the bank has no eligible entry of a kind that can be drawn (probability > 0).
+- Object ``balance`` ["category"]: a category uniformly among the eligible object categories, then an entry
+  uniformly within it, so that 500 cups do not drown 3 umbrellas (SGIN's curated 128 objects averaged 6.4 per
+  category; COCO-derived banks are far more skewed); "entry": uniform over the eligible objects. Hands are
+  drawn uniformly over their entries (EgoHands categories myleft, ... are not balanced). ``params`` records
+  ``kind``, ``category`` and ``entry_id``.
 - Box area fraction ``area_fraction`` [0.5, 1.0] of the face box, before the affine jitter: with probability
   ``affine_probability`` [0.7] a scale factor ``scale_jitter`` [0.8, 1.2], a rotation ``rotation_deg``
   [-15, 15] and an x-shear ``shear_deg`` [-8, 8] degrees are applied (else 1, 0, 0). The box area of the
@@ -80,6 +91,8 @@ FACE_BOX_MODES = ("auto", "labels", "landmarks")
 POSITIONS = ("face-box", "image")
 COLOR_TRANSFERS = ("reinhard", "sot", "none")
 KINDS = ("object", "hand")
+BALANCES = ("category", "entry")
+SGIN_HAND_SHARE = 200 / (200 + 128)  # SGIN's NatOcc setting: 200 EgoHands hands, 128 COCO objects, one list
 COLOR_CLASSES = tuple(range(1, 13))  # skin ... l_lip: the face without hair, for colour statistics
 
 
@@ -243,7 +256,8 @@ class NatOccOverlay(FaceOverlay):
 
     needs_dir = True
 
-    hand_probability: float | None = None
+    hand_probability: float | None = SGIN_HAND_SHARE
+    balance: str = "category"
     kinds: tuple[str, ...] = KINDS
     categories: tuple[str, ...] | None = None
     area_fraction: tuple[float, float] = (0.5, 1.0)
@@ -258,6 +272,7 @@ class NatOccOverlay(FaceOverlay):
     cache_size: int = 64
     _bank: Any = field(default=None, init=False, repr=False, compare=False)
     _entries: Any = field(default=None, init=False, repr=False, compare=False)
+    _groups: Any = field(default=None, init=False, repr=False, compare=False)
     _cache: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -266,6 +281,7 @@ class NatOccOverlay(FaceOverlay):
             raise ValueError(f"hand_probability: Expected None or a value in [0, 1], but got {self.hand_probability!r}")
         if not self.kinds or any(k not in KINDS for k in self.kinds) or len(set(self.kinds)) != len(self.kinds):
             raise ValueError(f"kinds: Expected distinct values among {', '.join(KINDS)}, but got {self.kinds!r}")
+        self._check_draw()
         check_range("area_fraction", self.area_fraction, 1e-4, 4.0)
         check_range("scale_jitter", self.scale_jitter, 0.05)
         check_range("rotation_deg", self.rotation_deg, -180.0, 180.0)
@@ -280,6 +296,23 @@ class NatOccOverlay(FaceOverlay):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: Expected a value >= 1, but got {getattr(self, name)!r}")
 
+    def _check_draw(self) -> None:
+        """Validate ``balance`` and its combination with ``hand_probability`` and ``kinds``."""
+        if self.balance not in BALANCES:
+            raise ValueError(f"balance: Expected one of {', '.join(BALANCES)}, but got {self.balance!r}")
+        if self.hand_probability is None and self.balance != "entry":
+            raise ValueError("balance: Expected 'entry' with hand_probability None (one list drawn uniformly, "
+                             f"as the reference), but got {self.balance!r}")
+        only = {("hand",): 0.0, ("object",): 1.0}.get(tuple(self.kinds))
+        if only is not None and self.hand_probability == only:
+            raise ValueError(f"hand_probability: Expected None or a value other than {only:g} with kinds "
+                             f"{list(self.kinds)}, but got {self.hand_probability!r}")
+
+    def _drawn_kinds(self) -> list[str]:
+        """The kinds that a draw can give (probability > 0) under ``kinds`` and ``hand_probability``."""
+        p = self.hand_probability
+        return [k for k in self.kinds if len(self.kinds) == 1 or p is None or (p > 0 if k == "hand" else p < 1)]
+
     def setup(self, mask_dir: Path | None) -> None:
         """Open the occluder bank at ``mask_dir`` (an ``occbench build-occluders`` folder)."""
         if mask_dir is None:
@@ -292,25 +325,46 @@ class NatOccOverlay(FaceOverlay):
         """Use ``bank`` (``entries(kind, categories)`` and ``load(entry)``, as OccluderBank) for the samples."""
         entries = {"object": bank.entries(kind="object", categories=self.categories) if "object" in self.kinds else [],
                    "hand": bank.entries(kind="hand") if "hand" in self.kinds else []}
-        needed = [k for k in self.kinds if not (k == "hand" and self.hand_probability == 0)
-                  and not (k == "object" and self.hand_probability == 1)]
-        missing = [k for k in needed if not entries[k]] if self.hand_probability is not None else []
+        drawn = self._drawn_kinds()
+        missing = [k for k in drawn if not entries[k]] if self.hand_probability is not None else []
         if missing or not any(entries.values()):
-            raise OccbenchError(f"{where}: no occluders of kind {', '.join(missing or needed)} "
-                                f"(categories={self.categories}); build them with occbench build-occluders")
+            raise OccbenchError(self._missing_message(where, missing or drawn))
+        groups: dict[str, list[Any]] = {}
+        for entry in entries["object"]:
+            groups.setdefault(entry.category, []).append(entry)
         object.__setattr__(self, "_bank", bank)
         object.__setattr__(self, "_entries", entries)
+        object.__setattr__(self, "_groups", [groups[c] for c in sorted(groups)])
         object.__setattr__(self, "_cache", OrderedDict())
 
+    def _missing_message(self, where: str, missing: list[str]) -> str:
+        """Setup error: which kinds the bank lacks and how to add them or stop drawing them."""
+        add = {"object": "--from coco (or yolo, rgba)", "hand": "--from egohands (or rgba --kind hand)"}
+        stop = {"object": "hand_probability: 1 or kinds: [hand]", "hand": "hand_probability: 0 or kinds: [object]"}
+        fix = f", or set {stop[missing[0]]}" if len(missing) == 1 and len(self.kinds) == 2 else ""
+        return (f"{where}: no occluders of kind {', '.join(missing)} (kinds={list(self.kinds)}, "
+                f"categories={self.categories}, hand_probability={self.hand_probability}); add them with occbench "
+                f"build-occluders {' and '.join(add[k] for k in missing)} --out {where}{fix}")
+
     def _pick(self, rng: np.random.Generator) -> Any:
-        """Choose the kind, then an entry of that kind (both from ``rng``)."""
-        u = float(rng.random())
-        objects, hands = self._entries["object"], self._entries["hand"]
-        if self.hand_probability is None:
-            pool = objects + hands
+        """Draw the kind (``hand_probability``), then an entry of that kind (``balance``), all from ``rng``."""
+        kind = self._draw_kind(float(rng.random()))
+        if kind is None:
+            pool = self._entries["object"] + self._entries["hand"]
+        elif kind == "object" and self.balance == "category":
+            pool = self._groups[int(rng.integers(len(self._groups)))]
         else:
-            pool = hands if (u < self.hand_probability and hands) or not objects else objects
+            pool = self._entries[kind]
         return pool[int(rng.integers(len(pool)))]
+
+    def _draw_kind(self, u: float) -> str | None:
+        """The kind for ``u`` (uniform in [0, 1)): hand when ``u < hand_probability``, else object; the only
+        eligible kind when the other has no entry; None (one list) when ``hand_probability`` is None."""
+        if self.hand_probability is None:
+            return None
+        if not self._entries["hand"] or not self._entries["object"]:
+            return "hand" if self._entries["hand"] else "object"
+        return "hand" if u < self.hand_probability else "object"
 
     def _load(self, entry: Any) -> np.ndarray:
         cache = self._cache
