@@ -23,7 +23,7 @@ from occbench.dataset.plan import WorkUnit, sample_id
 from occbench.errors import OccbenchError, SampleError, TransientError, is_transient
 from occbench.image_io import write_png
 from occbench.labels import OCCLUDER_CLASS, LabelScheme, get_scheme
-from occbench.masks.base import Generator, hole_ratio
+from occbench.masks.base import GeneratedSample, Generator, hole_ratio
 from occbench.protocol import Protocol
 from occbench.rng import sample_rng
 from occbench.sources.base import GivenOcclusion, Source
@@ -36,7 +36,7 @@ class SampleContext:
     protocol: Protocol
     source: Source
     generator: Generator
-    layout: DatasetLayout
+    layout: DatasetLayout | None = None  # None: nothing is written (occbench preview)
 
     @property
     def face_detector(self):
@@ -125,19 +125,19 @@ def _faces_in_target(finding, fit, resolution: int) -> list:
     return inside
 
 
-def _fit_given(ctx: SampleContext, unit: WorkUnit, loaded) -> GivenOcclusion:
+def _fit_given(ctx: SampleContext, item, loaded) -> GivenOcclusion:
     """The source's own occlusion fitted like the target: the occluded image resized and cropped as the target, the
     mask with nearest neighbour (docs: occbench.masks.given)."""
     from occbench.dataset.preprocess import fit_image, fit_label
 
     if loaded.given is None:
-        raise SampleError(f"{unit.item.image_path}: generator {ctx.protocol.generator_name!r} needs the occlusion "
+        raise SampleError(f"{item.image_path}: generator {ctx.protocol.generator_name!r} needs the occlusion "
                           f"distributed with the data, but source {ctx.protocol.source_name!r} gave none")
-    protocol, paths = ctx.protocol, dict(unit.item.paired_paths)
+    protocol, paths = ctx.protocol, dict(item.paired_paths)
     occluded = fit_image(loaded.given.occluded, protocol.resolution, protocol.preprocess,
-                         str(paths.get("occluded", unit.item.image_path)))
+                         str(paths.get("occluded", item.image_path)))
     mask = fit_label(loaded.given.mask, loaded.image.shape, protocol.resolution, protocol.preprocess,
-                     str(paths.get("mask", unit.item.image_path)))
+                     str(paths.get("mask", item.image_path)))
     if not mask.any():
         raise SampleError(f"{paths.get('mask')}: no occluded pixel is left after fitting to {protocol.resolution} px")
     return GivenOcclusion(occluded=occluded, mask=mask, params=loaded.given.params)
@@ -149,59 +149,90 @@ def unit_rows(ctx: SampleContext, unit: WorkUnit, status: str, reason: str) -> l
     return [{**base, "id": sample_id(unit.item.id, v, ctx.protocol.variants), "variant": v} for v in unit.variants]
 
 
+@dataclass
+class PreparedItem:
+    """One source item fitted to the protocol: the target, labels (``face_label``: those a face generator may read),
+    the source's own occlusion (paired sources), the faces found and how they were found, and the decode notes."""
+
+    target: np.ndarray
+    label: np.ndarray | None
+    face_label: np.ndarray | None
+    given: GivenOcclusion | None
+    faces: list | None
+    finding: Any
+    fit: Any
+    notes: list[str]
+
+
+def prepare_item(ctx: SampleContext, item) -> PreparedItem:
+    """Load ``item`` and fit it to the protocol (faces first, on the full-resolution source, when the protocol
+    detects faces); SampleError and friends for the whole item."""
+    from occbench.dataset.preprocess import fit_image, fit_label
+
+    protocol, scheme = ctx.protocol, ctx.scheme
+    loaded = ctx.source.load(item)
+    name = str(item.image_path)
+    finding, fit = _find_faces(ctx, loaded, name)
+    target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, name, fit, loaded.notes)
+    label = loaded.label
+    if label is not None:
+        label_name = str(item.label_path or item.image_path)
+        scheme.check(label, label_name)
+        label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess, label_name, fit)
+    elif ctx.source.provides_labels():
+        raise SampleError(f"{item.image_path}: source promises labels but none were loaded")
+    face_label = label if scheme.foreground is not None else None
+    given = _fit_given(ctx, item, loaded) if ctx.generator.uses_given else None
+    faces = None if finding is None else _faces_in_target(finding, fit, protocol.resolution)
+    return PreparedItem(target, label, face_label, given, faces, finding, fit, loaded.notes)
+
+
+def generate_sample(ctx: SampleContext, prepared: PreparedItem, sid: str) -> GeneratedSample:
+    """The occluded sample ``sid`` of a prepared item (rng from the protocol seed and ``sid``), with the face record
+    in its params and its ``label_occ`` checked."""
+    protocol = ctx.protocol
+    rng = sample_rng(protocol.seed, sid)
+    if prepared.given is not None:
+        generated = ctx.generator.from_given(prepared.given)
+    elif ctx.generator.uses_faces:
+        generated = ctx.generator.generate(prepared.target, prepared.face_label, rng, faces=prepared.faces)
+    else:
+        generated = ctx.generator.generate(prepared.target, prepared.face_label, rng)
+    if prepared.finding is not None:
+        generated.params = {**(generated.params or {}),
+                            "faces": {**prepared.finding.record, "crop": prepared.fit.describe()}}
+    if generated.label_occ is not None:
+        ctx.scheme.check(generated.label_occ, f"{sid}: label_occ from {protocol.generator_name}",
+                         extra=(OCCLUDER_CLASS,))
+    return generated
+
+
 def produce_unit(ctx: SampleContext, unit: WorkUnit) -> list[dict[str, str]]:
     """Produce every variant of one item; returns one progress row per sample.
 
     Status ``ok``, ``skipped`` (the data cannot give this sample: the reason names the file) or ``failed`` (a
     condition of the machine such as a full disk: not recorded as a skip, the next run retries it).
     """
-    from occbench.dataset.preprocess import fit_image, fit_label
-
     protocol = ctx.protocol
     base = {"source_id": unit.item.id, "generator": protocol.generator_name}
     ids = [sample_id(unit.item.id, v, protocol.variants) for v in unit.variants]
     try:
-        loaded = ctx.source.load(unit.item)
-        name = str(unit.item.image_path)
-        finding, fit = _find_faces(ctx, loaded, name)
-        target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, name, fit, loaded.notes)
-        label, scheme = loaded.label, ctx.scheme
-        if label is not None:
-            label_name = str(unit.item.label_path or unit.item.image_path)
-            scheme.check(label, label_name)
-            label = fit_label(label, loaded.image.shape, protocol.resolution, protocol.preprocess, label_name, fit)
-        elif ctx.source.provides_labels():
-            raise SampleError(f"{unit.item.image_path}: source promises labels but none were loaded")
-        face_label = label if scheme.foreground is not None else None
-        given = _fit_given(ctx, unit, loaded) if ctx.generator.uses_given else None
-        faces = None if finding is None else _faces_in_target(finding, fit, protocol.resolution)
+        prepared = prepare_item(ctx, unit.item)
     except Exception as exc:  # noqa: BLE001 - every failure is recorded, the build goes on
         return unit_rows(ctx, unit, *_status(exc))
     rows = []
     for sid, variant in zip(ids, unit.variants):
         row = {**base, "id": sid, "variant": variant}
         try:
-            rng = sample_rng(protocol.seed, sid)
-            if given is not None:
-                generated = ctx.generator.from_given(given)
-            elif ctx.generator.uses_faces:
-                generated = ctx.generator.generate(target, face_label, rng, faces=faces)
-            else:
-                generated = ctx.generator.generate(target, face_label, rng)
-            if finding is not None:
-                generated.params = {**(generated.params or {}),
-                                    "faces": {**finding.record, "crop": fit.describe()}}
-            if generated.label_occ is not None:
-                scheme.check(generated.label_occ, f"{sid}: label_occ from {protocol.generator_name}",
-                             extra=(OCCLUDER_CLASS,))
+            generated = generate_sample(ctx, prepared, sid)
             try:
-                hashes = _write_sample(ctx, sid, target, label, generated)
+                hashes = _write_sample(ctx, sid, prepared.target, prepared.label, generated)
             except OSError as exc:  # output trouble says nothing about the sample
                 raise TransientError(f"{exc.filename or ctx.layout.root}: cannot write "
                                      f"({exc.strerror or exc})") from exc
-            fg, hole_fg = _fg_ratios(label, generated.mask, scheme)
+            fg, hole_fg = _fg_ratios(prepared.label, generated.mask, ctx.scheme)
             row.update(hashes, status="ok", hole_ratio=_ratio(hole_ratio(generated.mask)), fg_ratio=_ratio(fg),
-                       hole_fg_ratio=_ratio(hole_fg), notes=";".join(loaded.notes),
+                       hole_fg_ratio=_ratio(hole_fg), notes=";".join(prepared.notes),
                        params=json.dumps(generated.params or {}, sort_keys=True, default=_json_default))
         except Exception as exc:  # noqa: BLE001
             status, reason = _status(exc)

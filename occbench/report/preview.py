@@ -12,18 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from occbench.dataset.plan import sample_id
-from occbench.dataset.preprocess import fit_image, fit_label
+from occbench.dataset.sample import SampleContext, generate_sample, prepare_item
 from occbench.errors import OccbenchError
 from occbench.params import build_component
 from occbench.protocol import Protocol, load_protocol
 from occbench.registry import SOURCES
 from occbench.report.plot import save_figure
-from occbench.rng import sample_rng
 
 
 def render_sample(protocol: Protocol, *, source_name: str | None, source_dir: Path | None, item_id: str | None,
                   assets_dir: Path | None) -> tuple[np.ndarray, str]:
-    """The occluded image the build would write for ``item_id`` (default: the source's first item)."""
+    """The occluded image the build would write for ``item_id`` (default: the source's first item): the build's own
+    sample pipeline (:func:`occbench.dataset.sample.prepare_item` and ``generate_sample``), nothing written."""
     if source_name:
         source = build_component(SOURCES.get(source_name), {}, "--source", root=source_dir)
     else:
@@ -32,14 +32,8 @@ def render_sample(protocol: Protocol, *, source_name: str | None, source_dir: Pa
     item = next((i for i in items if i.id == item_id), None) if item_id else (items[0] if items else None)
     if item is None:
         raise OccbenchError(f"source has no item {item_id!r}" if item_id else "source has no items")
-    loaded = source.load(item)
-    target = fit_image(loaded.image, protocol.resolution, protocol.preprocess, str(item.image_path))
-    label = None
-    if loaded.label is not None:
-        label = fit_label(loaded.label, loaded.image.shape, protocol.resolution, protocol.preprocess, item.id)
-    generator = protocol.ready_generator(assets_dir)
-    sid = sample_id(item.id, 0, protocol.variants)
-    generated = generator.generate(target, label, sample_rng(protocol.seed, sid))
+    ctx = SampleContext(protocol, source, protocol.ready_generator(assets_dir))
+    generated = generate_sample(ctx, prepare_item(ctx, item), sample_id(item.id, 0, protocol.variants))
     return generated.occluded, item.id
 
 
