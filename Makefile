@@ -61,7 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/evaluate_speed.py
 
 figure: $(STAMP)
-	$(BIN)/occbench preview $(FIGURE_PROTOCOLS) $(if $(OCCLUDERS),folder-natocc-256 --occluder-dir $(OCCLUDERS),) \
+	$(BIN)/occbench preview $(FIGURE_PROTOCOLS) $(if $(OCCLUDERS),folder-natocc-256 --assets-dir $(OCCLUDERS),) \
 	  --source demo --id astronaut --out docs/generators
 
 clean-demo:

@@ -25,11 +25,11 @@ import cv2
 
 from occbench.image_io import encode_png, read_image
 from occbench.params import build_component
-from occbench.registry import MASKS
+from occbench.registry import GENERATORS
 from occbench.rng import sample_rng
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
-GENERATORS = {"facemask": {}, "natocc": {}, "randocc": {}}
+BENCHMARKED = {"facemask": {}, "natocc": {}, "randocc": {}}
 
 
 def build_bank(out: Path) -> Path:
@@ -60,7 +60,7 @@ def _faces_or_none(detector, target):
 def run(name: str, params: dict, files: list[Path], size: int, bank: Path) -> dict[str, float]:
     from occbench.faces.detection import FaceDetector
 
-    generator = build_component(MASKS.get(name), params, f"benchmark {name}")
+    generator = build_component(GENERATORS.get(name), params, f"benchmark {name}")
     generator.setup(bank if generator.needs_dir else None)
     detector = FaceDetector()
     totals = dict.fromkeys(("decode", "detect", "generate", "encode"), 0.0)
@@ -98,7 +98,7 @@ def main() -> None:
         print(f"{len(files)} images from {args.images}; one thread; times in ms per image")
         print(f"{'generator':<10}{'px':>5}{'n':>4}{'decode':>8}{'detect':>8}{'generate':>10}{'compose':>9}"
               f"{'encode':>8}{'floor':>8}{'ratio':>7}")
-        for name, params in GENERATORS.items():
+        for name, params in BENCHMARKED.items():
             for size in args.sizes:
                 t = run(name, params, files, size, bank)
                 compose = t["generate"]  # the faces are given to the generator (the build's face stage)

@@ -40,7 +40,7 @@ from occbench.faces.landmarks import FaceLandmarks
 from occbench.image_io import read_image
 from occbench.params import build_component
 from occbench.protocol import Preprocess, load_protocol
-from occbench.registry import MASKS
+from occbench.registry import GENERATORS
 from occbench.rng import sample_rng
 
 ASSETS = Path(__file__).resolve().parents[2] / "shared" / "assets"
@@ -72,7 +72,7 @@ def upright(points: np.ndarray) -> bool:
 def build(protocol: str, assets: Path, out: Path, bank: Path | None) -> dict[str, dict]:
     """Build one wild protocol over the photos; id → {"ok": bool, "reason" | "params", "file"}."""
     config = BuildConfig(protocol=load_protocol(protocol), out=out, source_dir=assets / "wild_faces",
-                         mask_dir=bank if "natocc" in protocol else None, workers=1, progress=False)
+                         assets_dir=bank if "natocc" in protocol else None, workers=1, progress=False)
     build_dataset(config)
     results = {r["id"]: {"ok": True, "params": json.loads(r["params"]), "notes": r["notes"],
                          "file": out / "occluded" / f"{r['id']}.png"}
@@ -84,7 +84,7 @@ def build(protocol: str, assets: Path, out: Path, bank: Path | None) -> dict[str
 
 def time_512(files: list[Path], generator_name: str = "facemask") -> tuple[float, float]:
     """Mean seconds per photo at 512 px (one thread): (new face stage, previous pipeline), same photos, same run."""
-    generator = build_component(MASKS.get(generator_name), {}, "benchmark")
+    generator = build_component(GENERATORS.get(generator_name), {}, "benchmark")
     generator.setup(None)
     detector = FaceDetector()
     hog, predictor = _hog()

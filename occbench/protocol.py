@@ -37,7 +37,7 @@ from typing import Any
 
 from occbench.errors import OccbenchError, ProtocolError, RegistryError
 from occbench.params import build_component
-from occbench.registry import MASKS, SOURCES
+from occbench.registry import GENERATORS, SOURCES
 from occbench.yamlio import read_yaml_file
 
 TEXT_KEYS = ("description", "reference", "notes")
@@ -77,7 +77,7 @@ _SECTIONS: dict[str, dict[str, tuple[bool, tuple[type, ...], str]]] = {
         "params": (False, (dict,), "a mapping of source parameters"),
     },
     "generator": {
-        "name": (True, (str,), "a registered mask generator"),
+        "name": (True, (str,), "a registered generator (occbench ls generators)"),
         "params": (False, (dict,), "a mapping of generator parameters"),
     },
 }
@@ -129,16 +129,17 @@ class Protocol:
 
     def make_generator(self):
         """The generator with its parameters checked, not yet set up (no files read)."""
-        return build_component(MASKS.get(self.generator_name), self.generator_params, f"{self.path}: generator.params")
+        return build_component(GENERATORS.get(self.generator_name), self.generator_params,
+                               f"{self.path}: generator.params")
 
     def ready_generator(self, assets_dir: Path | None):
         """The generator, set up with the folder it reads (masks, occluder bank, templates) when it needs one."""
         generator = self.make_generator()
         if generator.needs_dir and assets_dir is None:
             raise OccbenchError(f"{self.name}: generator {self.generator_name!r} reads files (masks, an occluder "
-                                "bank or templates): pass --mask-dir / --occluder-dir / --templates-dir DIR")
+                                "bank or templates): pass --assets-dir DIR")
         if assets_dir is not None and not generator.needs_dir:
-            raise OccbenchError(f"{self.name}: --mask-dir / --occluder-dir / --templates-dir {assets_dir} was given, "
+            raise OccbenchError(f"{self.name}: --assets-dir {assets_dir} was given, "
                                 f"but generator {self.generator_name!r} with these parameters reads no files; drop it "
                                 "(or use a protocol whose generator reads it)")
         generator.setup(assets_dir if generator.needs_dir else None)
@@ -278,7 +279,7 @@ def _check_values(data: Mapping[str, Any], path: Path) -> None:
         fail("preprocess.short_side", f"an integer between the resolution ({data['resolution']}) and 8192")
     if short_side is not None and data["preprocess"]["resize"] != "short-side":
         fail("preprocess.short_side", "no short_side with resize: stretch (it sets the scale of resize: short-side)")
-    for section, registry in (("source", SOURCES), ("generator", MASKS)):
+    for section, registry in (("source", SOURCES), ("generator", GENERATORS)):
         if data[section]["name"] not in registry:
             raise ProtocolError(f"{path}: {section}.name: {registry.unknown_message(data[section]['name'])}")
 
@@ -287,7 +288,8 @@ def _face_settings(data: dict[str, Any], path: Path):
     """The ``faces`` section as FaceSettings, its defaults written into ``data`` (hence into the hash), when the
     generator detects faces (``uses_faces``) or the crop is ``face``; None otherwise (a section given then is an
     error: it would do nothing)."""
-    uses = getattr(MASKS.get(data["generator"]["name"]), "uses_faces", False) or data["preprocess"]["crop"] == "face"
+    generator = GENERATORS.get(data["generator"]["name"])
+    uses = getattr(generator, "uses_faces", False) or data["preprocess"]["crop"] == "face"
     if not uses:
         if "faces" in data:
             raise ProtocolError(f"{path}: faces: this protocol detects no faces (generator "

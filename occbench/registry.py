@@ -1,4 +1,5 @@
-"""One generic registry for sources, mask generators, methods and trainable recipes (metrics join later).
+"""One generic registry for sources, generators (hole masks and occlusion synthesis), methods and trainable recipes
+(metrics join later).
 
 Entries are registered with a decorator, lazily as ``"module:attr"`` strings (so listing names never
 imports heavy code), or by third-party packages through the entry-point group ``occbench.<kind>``
@@ -21,6 +22,7 @@ from typing import Any, Generic, TypeVar
 from occbench.errors import RegistryError
 
 T = TypeVar("T")
+LEGACY_GROUPS = {"generators": ("occbench.masks",)}  # entry-point groups read as well (plugins of occbench < 0.2)
 
 
 def _load(target: str) -> Any:
@@ -41,7 +43,7 @@ class Registry(Generic[T]):
         self._entry_points_loaded = False
 
     def register(self, name: str) -> Callable[[T], T]:
-        """Decorator: ``@MASKS.register("center")``."""
+        """Decorator: ``@GENERATORS.register("center")``."""
 
         def decorator(obj: T) -> T:
             self.add(name, obj)
@@ -73,7 +75,8 @@ class Registry(Generic[T]):
             return
         self._entry_points_loaded = True
         discover_baselines()
-        for ep in metadata.entry_points(group=f"occbench.{self.kind}"):
+        groups = [f"occbench.{self.kind}", *LEGACY_GROUPS.get(self.kind, ())]
+        for ep in (ep for group in groups for ep in metadata.entry_points(group=group)):
             if ep.name not in self._objects and ep.name not in self._lazy:
                 self._lazy[ep.name] = ep.value
 
@@ -116,11 +119,11 @@ class Registry(Generic[T]):
 
 
 SOURCES: Registry = Registry("sources")
-MASKS: Registry = Registry("masks")
+GENERATORS: Registry = Registry("generators")  # hole masks and occlusion synthesis; legacy group occbench.masks
 METHODS: Registry = Registry("methods")
 RECIPES: Registry = Registry("recipes")  # trainable networks: `occbench train --method NAME`
 
-REGISTRIES = {"sources": SOURCES, "masks": MASKS, "methods": METHODS, "recipes": RECIPES}
+REGISTRIES = {"sources": SOURCES, "generators": GENERATORS, "methods": METHODS, "recipes": RECIPES}
 _DISCOVERED = False
 
 
@@ -161,12 +164,12 @@ for _name, _target, _about in (
     ("lama-medium", "occbench.masks.lama:LamaMediumMask", "LaMa's medium evaluation masks"),
     ("lama-thin", "occbench.masks.lama:LamaThinMask", "LaMa's thin evaluation masks"),
     ("irregular", "occbench.masks.irregular:IrregularMask", "generated strokes landing in a hole-ratio bin"),
-    ("quickdraw", "occbench.masks.quickdraw:QuickDrawMask", "QuickDraw strokes from .ndjson files (--mask-dir)"),
-    ("external", "occbench.masks.external:ExternalMaskFolder", "a folder of mask files (--mask-dir), polarity given"),
-    ("natocc", "occbench.masks.natocc:NatOccOverlay", "NatOcc objects and hands pasted over the face (--occluder-dir)"),
+    ("quickdraw", "occbench.masks.quickdraw:QuickDrawMask", "QuickDraw strokes from .ndjson files (--assets-dir)"),
+    ("external", "occbench.masks.external:ExternalMaskFolder", "a folder of mask files (--assets-dir), polarity given"),
+    ("natocc", "occbench.masks.natocc:NatOccOverlay", "NatOcc objects and hands pasted over the face (--assets-dir)"),
     ("randocc", "occbench.masks.randocc:RandOcc", "random textured shapes over the face"),
     ("facemask", "occbench.masks.facemask:FaceMaskComposite", "face masks warped onto dlib landmarks"),
     ("given", "occbench.masks.given:GivenOcclusionGenerator", "the occlusion distributed with a paired source"),
 ):
-    MASKS.add(_name, _target, _about)
+    GENERATORS.add(_name, _target, _about)
 

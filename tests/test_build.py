@@ -206,10 +206,10 @@ def test_shipped_protocols_on_real_faces_are_worker_count_independent(tmp_path, 
     for path in sorted((assets / "celeba_hq_faces_sean").glob("*.jpg"))[:4]:
         (faces / path.name).symlink_to(path)
     protocol = load_protocol(name)
-    mask_dir = assets / "nvidia_irregular_masks" if "nvidia" in name else None
+    assets_dir = assets / "nvidia_irregular_masks" if "nvidia" in name else None
     for workers in (1, 2):
         report = build_dataset(BuildConfig(protocol=protocol, out=tmp_path / f"w{workers}", source_dir=faces,
-                                           mask_dir=mask_dir, workers=workers, progress=False))
+                                           assets_dir=assets_dir, workers=workers, progress=False))
         assert report.ok == 4, (tmp_path / f"w{workers}" / "skipped.csv").read_text()
     assert tree_digest(tmp_path / "w1") == tree_digest(tmp_path / "w2")
     rows = list(csv.DictReader((tmp_path / "w1" / "manifest.csv").open()))

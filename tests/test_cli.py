@@ -26,7 +26,7 @@ def test_validate_prints_hash_and_rejects_bad_files(tmp_path, capsys):
     bad.write_text("name: x\nversion: 1\nseed: 1\nresolution: 32\nsource: {name: folder}\ngenerator: {name: hlaf}\n")
     assert main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "bad.yaml: generator.name: Unknown masks 'hlaf'. Did you mean 'half'?" in err
+    assert "bad.yaml: generator.name: Unknown generators 'hlaf'. Did you mean 'half'?" in err
 
 
 def test_build_then_predict_end_to_end(tmp_path, capsys):
@@ -56,11 +56,16 @@ def test_predict_errors_are_clear(tmp_path, capsys):
     assert "dataset.json: not found" in capsys.readouterr().err
 
 
-def test_build_needs_mask_dir_for_external_generators(tmp_path, capsys):
+def test_build_needs_assets_dir_for_external_generators(tmp_path, capsys):
     (tmp_path / "src").mkdir()
     assert main(["build-dataset", "folder-nvidia-irregular-256", "--source-dir", str(tmp_path / "src"), "--out",
                  str(tmp_path / "o")]) == 2
-    assert "--mask-dir" in capsys.readouterr().err
+    assert "pass --assets-dir DIR" in capsys.readouterr().err
+    # one flag; the earlier names still reach it, with a note
+    assert main(["build-dataset", "demo-center", "--out", str(tmp_path / "d"), "--mask-dir", str(tmp_path / "src"),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--mask-dir is now --assets-dir" in err and "--assets-dir" in err and "reads no files" in err
 
 
 @pytest.mark.parametrize("bad_shard", ["3/3", "x", "1/0"])

@@ -174,7 +174,7 @@ def test_kid_subsets_adapt_to_small_sets():
 
 
 def test_ls_describes_every_entry(capsys):
-    for kind in ("methods", "masks", "sources"):
+    for kind in ("methods", "generators", "sources"):
         assert main(["ls", kind]) == 0
         lines = capsys.readouterr().out.strip().splitlines()
         assert lines and all(len(line.split(maxsplit=1)) == 2 for line in lines), lines

@@ -222,7 +222,7 @@ def test_external_bins_that_match_no_mask_fail_before_building(tmp_path, capsys)
     source = tmp_path / "src"
     source.mkdir()
     cv2.imwrite(str(source / "a.png"), np.zeros((64, 64, 3), np.uint8))
-    code = main(["build-dataset", str(protocol), "--source-dir", str(source), "--mask-dir", str(masks), "--out",
+    code = main(["build-dataset", str(protocol), "--source-dir", str(source), "--assets-dir", str(masks), "--out",
                  str(tmp_path / "out"), "--no-progress"])
     assert code == 2 and "no mask has a hole ratio inside bins [[0.5, 0.6]]" in capsys.readouterr().err
 

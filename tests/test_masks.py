@@ -10,10 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from occbench.bins import LAMA_BINS, PCONV_BINS, bin_of, hole_ratio, in_bin
 from occbench.errors import OccbenchError, ProtocolError, SampleError
 from occbench.image_io import read_gray
-from occbench.masks.base import LAMA_BINS, PCONV_BINS, hole_ratio
-from occbench.masks.bins import bin_of, in_bin
 from occbench.masks.external import ExternalMaskFolder
 from occbench.masks.freeform import FreeFormMask
 from occbench.masks.irregular import IrregularMask
@@ -21,7 +20,7 @@ from occbench.masks.lama import LamaMediumMask, LamaThickMask, LamaThinMask
 from occbench.masks.quickdraw import QuickDrawMask
 from occbench.masks.rectangles import CenterMask, HalfMask
 from occbench.params import build_component
-from occbench.registry import MASKS
+from occbench.registry import GENERATORS
 from occbench.rng import sample_rng
 
 WHERE = "test.yaml: generator.params"
@@ -34,7 +33,7 @@ def rng_for(seed: int) -> np.random.Generator:
 
 
 def build(name: str, **params):
-    return build_component(MASKS.get(name), params, WHERE)
+    return build_component(GENERATORS.get(name), params, WHERE)
 
 
 def ratios(gen, n: int = 20, size: int = 128) -> np.ndarray:
@@ -48,7 +47,7 @@ def ratios(gen, n: int = 20, size: int = 128) -> np.ndarray:
 def test_registry_names_resolve_and_build_with_defaults(name):
     params = {"polarity": "white_hole"} if name == "external" else {}
     gen = build(name, **params)
-    assert type(gen) is MASKS.get(name)
+    assert type(gen) is GENERATORS.get(name)
 
 
 @pytest.mark.parametrize(
@@ -413,7 +412,7 @@ def test_external_mat_masks_black_hole(assets):
 def test_external_errors(tmp_path):
     with pytest.raises(OccbenchError, match="no mask images"):
         ExternalMaskFolder(polarity="white_hole").setup(tmp_path)
-    with pytest.raises(OccbenchError, match="mask-dir"):
+    with pytest.raises(OccbenchError, match="assets-dir"):
         ExternalMaskFolder(polarity="white_hole").setup(None)
     cv2.imwrite(str(tmp_path / "a.png"), np.full((32, 32), 255, np.uint8))
     gen = ExternalMaskFolder(polarity="white_hole", bins=((0.1, 0.2),), check_polarity=False)

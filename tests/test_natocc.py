@@ -313,7 +313,7 @@ def test_natocc_bad_parameters(bank: Path) -> None:
                 {"hand_probability": 0.0, "kinds": ("hand",)}, {"hand_probability": 1.0, "kinds": ("object",)}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             NatOccOverlay(**bad)
-    with pytest.raises(OccbenchError, match="mask-dir"):
+    with pytest.raises(OccbenchError, match="assets-dir"):
         NatOccOverlay().setup(None)
     assert NatOccOverlay.needs_dir
 
@@ -453,7 +453,7 @@ def test_randocc_textures_from_folder(tmp_path: Path, shared_assets: Path, faces
     cv2.imwrite(str(tmp_path / "flat.png"), np.full((64, 64, 3), (30, 200, 10), np.uint8))  # BGR
     generator = RandOcc(textures="folder", transparent_probability=0.0, texture_kinds=("noise",))
     assert generator.needs_dir
-    with pytest.raises(OccbenchError, match="mask-dir"):
+    with pytest.raises(OccbenchError, match="assets-dir"):
         generator.setup(None)
     generator.setup(tmp_path)
     target, label = faces[3]

@@ -75,7 +75,7 @@ def test_include_cycle_and_missing_include(tmp_path, minimal):
         ({"variants": True}, r"bad\.yaml: variants: Expected"),
         ({"preprocess": {"resize": "squash"}}, r"bad\.yaml: preprocess\.resize: Expected one of"),
         ({"generator": {"name": "centre"}},
-         r"bad\.yaml: generator\.name: Unknown masks 'centre'\. Did you mean 'center'"),
+         r"bad\.yaml: generator\.name: Unknown generators 'centre'\. Did you mean 'center'"),
         ({"generator": {"name": "center", "params": {"sise": 3}}},
          r"bad\.yaml: generator\.params\.sise: unknown parameter .*Did you mean 'size'"),
         ({"generator": {"name": "center", "params": {"size": "big"}}}, r"bad\.yaml: generator\.params\.size: Expected"),

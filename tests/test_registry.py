@@ -1,13 +1,13 @@
 import pytest
 
 from occbench.errors import RegistryError
-from occbench.registry import MASKS, METHODS, SOURCES, Registry
+from occbench.registry import GENERATORS, METHODS, SOURCES, Registry
 
 
 def test_lazy_entries_listed_without_import():
     assert {"folder", "celebahq", "celeba", "demo"} <= set(SOURCES.names())
     assert {"center", "half", "free-form", "lama-thick", "lama-medium", "lama-thin", "irregular", "quickdraw",
-            "external"} <= set(MASKS.names())
+            "external"} <= set(GENERATORS.names())
     assert {"telea", "navier-stokes", "biharmonic", "mean-fill"} <= set(METHODS.names())
 
 

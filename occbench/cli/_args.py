@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
@@ -35,3 +36,28 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"Expected a whole number >= 1, but got {value}")
     return value
+
+
+LEGACY_ASSET_FLAGS = ("--mask-dir", "--occluder-dir", "--templates-dir")
+
+
+class _LegacyAssetsFlag(argparse.Action):
+    """The three names ``--assets-dir`` had before it was one flag: accepted, with a note naming the new one."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+
+        print(f"occbench: note: {option_string} is now --assets-dir (the old name still works)", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_assets_dir(parser: argparse.ArgumentParser) -> None:
+    """``--assets-dir``: the one folder a generator reads (a mask folder, QuickDraw strokes, an occluder bank,
+    MaskTheFace templates, a texture folder); the earlier names stay accepted but hidden."""
+    parser.add_argument("--assets-dir", dest="assets_dir", type=Path,
+                        help="files the generator reads: a mask folder (external), QuickDraw .ndjson files, an "
+                             "occluder bank (natocc, from build-occluders), MaskTheFace templates (facemask), "
+                             "textures (randocc); see occbench ls generators")
+    parser.add_argument(*LEGACY_ASSET_FLAGS, dest="assets_dir", type=Path, action=_LegacyAssetsFlag,
+                        help=argparse.SUPPRESS)
+

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from occbench.cli._args import add_progress, positive_int
+from occbench.cli._args import add_assets_dir, add_progress, positive_int
 
 EPILOG = """examples:
   occbench build-dataset demo-center --out runs/demo/data --workers 2
   occbench build-dataset celebahq-nvidia-irregular-256 \\
-      --source-dir /data/CelebAMask-HQ --mask-dir /data/nvidia/testing_mask_dataset --out data/nv256 --shard 3/8
+      --source-dir /data/CelebAMask-HQ --assets-dir /data/nvidia/testing_mask_dataset --out data/nv256 --shard 3/8
 """
 
 
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = BuildConfig(
         protocol=load_protocol(args.protocol), out=Path(args.out), source_dir=args.source_dir,
-        mask_dir=args.mask_dir, workers=args.workers, limit=args.limit, shard=parse_shard(args.shard),
+        assets_dir=args.assets_dir, workers=args.workers, limit=args.limit, shard=parse_shard(args.shard),
         retry_skipped=args.retry_skipped, progress=not args.no_progress,
     )
     report = build_dataset(config)
@@ -55,9 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("protocol", metavar="PROTOCOL", help="shipped name or path to a YAML file")
     parser.add_argument("--out", required=True, help="output folder (resumed if it holds a partial build)")
     parser.add_argument("--source-dir", type=Path, help="root folder of the source images")
-    parser.add_argument("--mask-dir", "--occluder-dir", "--templates-dir", dest="mask_dir", type=Path,
-                        help="files the generator reads: a mask folder (external), QuickDraw .ndjson files, an "
-                             "occluder bank (natocc, from build-occluders), MaskTheFace templates (facemask)")
+    add_assets_dir(parser)
     parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     parser.add_argument("--limit", type=positive_int, help="only the first N samples (in id order)")
     parser.add_argument("--shard", default="0/1", help="build shard i of N (0-based), e.g. 3/8 for array jobs")

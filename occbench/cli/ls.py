@@ -1,4 +1,5 @@
-"""``occbench ls``: registered sources, mask generators, methods, or the shipped protocols."""
+"""``occbench ls``: registered sources, generators (hole masks, occlusion synthesis), methods, recipes, or the
+shipped protocols."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("ls", help="list registered sources, masks, methods or shipped protocols",
+    parser = sub.add_parser("ls", help="list registered sources, generators, methods, recipes or shipped protocols",
                             epilog="example: occbench ls methods")
-    parser.add_argument("what", choices=["sources", "masks", "methods", "recipes", "protocols"],
+    parser.add_argument("what", choices=["sources", "generators", "methods", "recipes", "protocols"],
                         help="recipes: the networks occbench train can train")
     parser.set_defaults(func=run)

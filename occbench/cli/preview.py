@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from occbench.cli._args import add_assets_dir
+
 
 def run(args: argparse.Namespace) -> int:
     from occbench.report.preview import preview
 
     for path in preview(args.protocols, out=Path(args.out), source_name=args.source, source_dir=args.source_dir,
-                        item_id=args.id, assets_dir=args.mask_dir, columns=args.columns):
+                        item_id=args.id, assets_dir=args.assets_dir, columns=args.columns):
         print(path)
     return 0
 
@@ -24,7 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--source", help="use this registered source instead of the protocols' own (e.g. demo)")
     parser.add_argument("--source-dir", type=Path, help="root folder of the source images")
     parser.add_argument("--id", help="source item id to show (default: the first)")
-    parser.add_argument("--mask-dir", "--occluder-dir", "--templates-dir", dest="mask_dir", type=Path,
-                        help="files the generators read (same as build-dataset)")
+    add_assets_dir(parser)
     parser.add_argument("--columns", type=int, default=4)
     parser.set_defaults(func=run)

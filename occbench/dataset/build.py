@@ -52,7 +52,7 @@ class BuildConfig:
     protocol: Protocol
     out: Path
     source_dir: Path | None = None
-    mask_dir: Path | None = None
+    assets_dir: Path | None = None
     workers: int = 1
     limit: int | None = None
     shard: tuple[int, int] = (0, 1)
@@ -81,7 +81,7 @@ _WORKER_CTX: SampleContext | None = None
 
 def _make_context(config: BuildConfig) -> SampleContext:
     protocol = config.protocol
-    source, generator = protocol.make_source(config.source_dir), protocol.ready_generator(config.mask_dir)
+    source, generator = protocol.make_source(config.source_dir), protocol.ready_generator(config.assets_dir)
     if generator.uses_given and not source.provides_given():
         raise OccbenchError(f"{protocol.path}: generator {protocol.generator_name!r} takes the occlusion distributed "
                             f"with the data, but source {protocol.source_name!r} has none; use source 'paired'")
@@ -183,7 +183,7 @@ def _run_units(config: BuildConfig, ctx: SampleContext, units: list[WorkUnit],
 
 def _check_out_outside_inputs(config: BuildConfig) -> None:
     out = Path(config.out).resolve()
-    for flag, folder in (("--source-dir", config.source_dir), ("--mask-dir / --occluder-dir", config.mask_dir)):
+    for flag, folder in (("--source-dir", config.source_dir), ("--assets-dir", config.assets_dir)):
         if folder is not None and out.is_relative_to(Path(folder).resolve()):
             raise OccbenchError(f"--out {config.out} is inside {flag} {folder}: the build would read its own outputs "
                                 "as inputs; choose an --out outside it")
@@ -195,9 +195,9 @@ def _input_fingerprints(config: BuildConfig, ctx: SampleContext, units: list[Wor
     files = [p for u in units for p in (u.item.image_path, u.item.label_path, *(f for _, f in u.item.label_parts),
                                         *(f for _, f in u.item.paired_paths)) if p is not None]
     inputs = {"source": {"dir": str(root) if root else None, **listing(files, root)}}
-    if config.mask_dir is not None:
-        inputs["generator_files"] = {"dir": str(Path(config.mask_dir).resolve()),
-                                     **folder_listing(Path(config.mask_dir))}
+    if config.assets_dir is not None:
+        inputs["generator_files"] = {"dir": str(Path(config.assets_dir).resolve()),
+                                     **folder_listing(Path(config.assets_dir))}
     return inputs
 
 
@@ -392,7 +392,7 @@ def finalize(config: BuildConfig, ctx: SampleContext, units: list[WorkUnit],
         **({"label_scheme": ctx.scheme.name} if ctx.source.provides_labels() else {}),
         "source": ctx.source.describe(),
         "generator": {"name": protocol.generator_name, **public_params(ctx.generator)},
-        "mask_dir": str(config.mask_dir) if config.mask_dir else None,
+        "assets_dir": str(config.assets_dir) if config.assets_dir else None,
         "inputs": settings.get("inputs"),
         "source_problems": list(problems),
         "content_sha256": sha256_file(layout.manifest),

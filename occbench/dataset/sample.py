@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from occbench.bins import hole_ratio
 from occbench.dataset.layout import DatasetLayout
 from occbench.dataset.plan import WorkUnit, sample_id
 from occbench.errors import OccbenchError, SampleError, TransientError, is_transient
+from occbench.generator import GeneratedSample, Generator
 from occbench.image_io import write_png
 from occbench.labels import OCCLUDER_CLASS, LabelScheme, get_scheme
-from occbench.masks.base import GeneratedSample, Generator, hole_ratio
 from occbench.protocol import Protocol
 from occbench.rng import sample_rng
 from occbench.sources.base import GivenOcclusion, Source

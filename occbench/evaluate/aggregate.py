@@ -12,8 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from occbench.masks.base import LAMA_BINS, PCONV_BINS
-from occbench.masks.bins import bin_of
+from occbench.bins import LAMA_BINS, PCONV_BINS, bin_of
 
 BIN_SCHEMES = {"pconv6": PCONV_BINS, "lama10": LAMA_BINS}
 

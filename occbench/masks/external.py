@@ -20,10 +20,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from occbench.bins import bin_of, check_bins
 from occbench.errors import OccbenchError, SampleError
 from occbench.image_io import IMAGE_EXTENSIONS, list_image_files, read_gray
 from occbench.masks.base import HoleMaskGenerator
-from occbench.masks.bins import bin_of, check_bins
 from occbench.polarity import check_polarity_name, hole_from_gray, other_polarity
 
 LOGGER = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class _Resolution:
 
 @dataclass(frozen=True)
 class ExternalMaskFolder(HoleMaskGenerator):
-    """Masks drawn from a folder of mask images (needs ``--mask-dir``; searched recursively).
+    """Masks drawn from a folder of mask images (needs ``--assets-dir``; searched recursively).
 
     ``polarity`` (required): "white_hole" (255 = hole, NVIDIA) or "black_hole" (0 = hole, QD-IMD, MAT).
     ``bins``: optional [lo, hi] hole-ratio bins at protocol resolution; masks outside every bin are excluded.
@@ -96,11 +96,11 @@ class ExternalMaskFolder(HoleMaskGenerator):
     def _hole(self, gray: np.ndarray) -> np.ndarray:
         return hole_from_gray(gray, self.polarity, self.threshold)
 
-    def setup(self, mask_dir: Path | None) -> None:
-        """Read and binarise every image under ``mask_dir``; unreadable files are skipped and recorded."""
-        if mask_dir is None or not Path(mask_dir).is_dir():
-            raise OccbenchError(f"external: needs --mask-dir, a folder of mask images; got {mask_dir}")
-        root = Path(mask_dir)
+    def setup(self, assets_dir: Path | None) -> None:
+        """Read and binarise every image under ``assets_dir``; unreadable files are skipped and recorded."""
+        if assets_dir is None or not Path(assets_dir).is_dir():
+            raise OccbenchError(f"external: needs --assets-dir, a folder of mask images; got {assets_dir}")
+        root = Path(assets_dir)
         relpaths, problems = list_image_files(root)
         files = [root / rel for rel in relpaths]
         if not files:
@@ -161,7 +161,7 @@ class ExternalMaskFolder(HoleMaskGenerator):
 
     def make_mask(self, height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
         if self._masks is None:
-            raise RuntimeError("ExternalMaskFolder.setup(mask_dir) must run before make_mask")
+            raise RuntimeError("ExternalMaskFolder.setup(assets_dir) must run before make_mask")
         table = self._at(height, width)
         index = int(table.usable[rng.integers(len(table.usable))])
         bin_index = table.bin_index[index]

@@ -29,8 +29,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from occbench.bins import check_pair, check_range
 from occbench.masks.base import HoleMaskGenerator
-from occbench.masks.bins import check_pair, check_range
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from occbench.errors import OccbenchError
-from occbench.masks.base import GeneratedSample, Generator
+from occbench.generator import GeneratedSample, Generator
 from occbench.sources.base import GivenOcclusion
 
 

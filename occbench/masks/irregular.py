@@ -20,9 +20,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from occbench.bins import PCONV_BINS, Bin, check_bins, hole_ratio, in_bin
 from occbench.errors import SampleError
-from occbench.masks.base import PCONV_BINS, HoleMaskGenerator, hole_ratio
-from occbench.masks.bins import Bin, check_bins, in_bin
+from occbench.masks.base import HoleMaskGenerator
 
 MIN_SHRINK = 1 / 256  # element sizes below this fraction of the first ones restart the mask
 

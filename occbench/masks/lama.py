@@ -46,8 +46,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from occbench.bins import hole_ratio
 from occbench.errors import SampleError
-from occbench.masks.base import HoleMaskGenerator, hole_ratio
+from occbench.masks.base import HoleMaskGenerator
 
 
 @dataclass(frozen=True)

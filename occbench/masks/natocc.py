@@ -60,7 +60,7 @@ occbench's choices and deviations (defaults in brackets):
 - Not reproduced: the reference's whole-image augmentation (blur, flip, brightness) and the occluder's blur,
   JPEG and brightness/contrast jitter: they change pixels outside the occluder or the occluder's identity.
 
-The bank (``--mask-dir``) is an occluder bank folder (``occbench build-occluders``); cut-outs are read on
+The bank (``--assets-dir``) is an occluder bank folder (``occbench build-occluders``); cut-outs are read on
 first use and cached (``cache_size`` [64] per worker).
 """
 
@@ -74,10 +74,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from occbench.bins import check_range, hole_ratio
 from occbench.errors import OccbenchError, SampleError
+from occbench.generator import GeneratedSample, Generator
 from occbench.labels import foreground_mask
-from occbench.masks.base import GeneratedSample, Generator, hole_ratio
-from occbench.masks.bins import check_range
 from occbench.masks.compositing import (
     composite,
     label_after_occlusion,
@@ -252,7 +252,7 @@ def face_pixels(target: np.ndarray, label: np.ndarray | None, box: Box) -> np.nd
 
 @dataclass(frozen=True)
 class NatOccOverlay(FaceOverlay):
-    """NatOcc object/hand overlays from an occluder bank (``--mask-dir``); parameters in the module docstring."""
+    """NatOcc object/hand overlays from an occluder bank (``--assets-dir``); parameters in the module docstring."""
 
     needs_dir = True
 
@@ -313,13 +313,13 @@ class NatOccOverlay(FaceOverlay):
         p = self.hand_probability
         return [k for k in self.kinds if len(self.kinds) == 1 or p is None or (p > 0 if k == "hand" else p < 1)]
 
-    def setup(self, mask_dir: Path | None) -> None:
-        """Open the occluder bank at ``mask_dir`` (an ``occbench build-occluders`` folder)."""
-        if mask_dir is None:
-            raise OccbenchError("natocc: needs --mask-dir, an occluder bank folder (occbench build-occluders)")
+    def setup(self, assets_dir: Path | None) -> None:
+        """Open the occluder bank at ``assets_dir`` (an ``occbench build-occluders`` folder)."""
+        if assets_dir is None:
+            raise OccbenchError("natocc: needs --assets-dir, an occluder bank folder (occbench build-occluders)")
         from occbench.occluders.bank import OccluderBank
 
-        self.attach_bank(OccluderBank.open(mask_dir), where=str(mask_dir))
+        self.attach_bank(OccluderBank.open(assets_dir), where=str(assets_dir))
 
     def attach_bank(self, bank: Any, where: str = "the bank") -> None:
         """Use ``bank`` (``entries(kind, categories)`` and ``load(entry)``, as OccluderBank) for the samples."""
@@ -379,7 +379,7 @@ class NatOccOverlay(FaceOverlay):
 
     def check_ready(self) -> None:
         if self._entries is None:
-            raise RuntimeError("NatOccOverlay.setup(mask_dir) must run before generate")
+            raise RuntimeError("NatOccOverlay.setup(assets_dir) must run before generate")
 
     def occluder(self, target: np.ndarray, label: np.ndarray | None, box: Box,
                  rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 In the spirit of QD-IMD, the Quick Draw Irregular Mask Dataset (Iskakov, 2018, "Semi-parametric Image
 Inpainting"), whose masks are QuickDraw strokes with hole ratios from about 0.01 to 0.6. occbench does not
-ship drawings: point ``--mask-dir`` at a folder of QuickDraw ``.ndjson`` files (one JSON object per line).
+ship drawings: point ``--assets-dir`` at a folder of QuickDraw ``.ndjson`` files (one JSON object per line).
 Both published formats are read: *simplified* (``"drawing": [[xs...], [ys...]]`` per stroke, 0-255
 coordinates) and *raw* (a third list of times, which is ignored, and unscaled coordinates). Every drawing
 is normalised to its bounding box (aspect kept) before it is scaled and placed; other keys are ignored, and
@@ -19,9 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from occbench.bins import check_bins, check_range, hole_ratio, in_bin
 from occbench.errors import OccbenchError, SampleError
-from occbench.masks.base import HoleMaskGenerator, hole_ratio
-from occbench.masks.bins import check_bins, check_range, in_bin
+from occbench.masks.base import HoleMaskGenerator
 
 Drawing = list[np.ndarray]  # strokes, each (n, 2) float32 x/y in [0, 1] of the drawing's longer side
 
@@ -73,7 +73,7 @@ def load_ndjson(path: Path, name: str, recognized_only: bool) -> tuple[list[Draw
 
 @dataclass(frozen=True)
 class QuickDrawMask(HoleMaskGenerator):
-    """Masks made of QuickDraw drawings (needs ``--mask-dir`` with ``*.ndjson`` files, searched recursively).
+    """Masks made of QuickDraw drawings (needs ``--assets-dir`` with ``*.ndjson`` files, searched recursively).
 
     ``drawings``: [min, max] drawings per mask. ``stroke_width``: [min, max] line width in pixels at protocol
     resolution. ``scale``: [min, max] size of a drawing's longer side relative to the shorter image side;
@@ -104,11 +104,11 @@ class QuickDrawMask(HoleMaskGenerator):
         if self.max_tries < 1:
             raise ValueError(f"max_tries: Expected a value >= 1, but got {self.max_tries!r}")
 
-    def setup(self, mask_dir: Path | None) -> None:
-        """Read every ``*.ndjson`` under ``mask_dir`` (sorted by relative path, so the order is deterministic)."""
-        if mask_dir is None or not Path(mask_dir).is_dir():
-            raise OccbenchError(f"quickdraw: needs --mask-dir, a folder of QuickDraw .ndjson files; got {mask_dir}")
-        root = Path(mask_dir)
+    def setup(self, assets_dir: Path | None) -> None:
+        """Read every ``*.ndjson`` under ``assets_dir`` (sorted by relative path, so the order is deterministic)."""
+        if assets_dir is None or not Path(assets_dir).is_dir():
+            raise OccbenchError(f"quickdraw: needs --assets-dir, a folder of QuickDraw .ndjson files; got {assets_dir}")
+        root = Path(assets_dir)
         files = sorted(root.rglob("*.ndjson"), key=lambda p: p.relative_to(root).as_posix())
         if not files:
             raise OccbenchError(f"{root}: no *.ndjson files found; download QuickDraw drawings "
@@ -145,7 +145,7 @@ class QuickDrawMask(HoleMaskGenerator):
 
     def make_mask(self, height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
         if self._drawings is None:
-            raise RuntimeError("QuickDrawMask.setup(mask_dir) must run before make_mask")
+            raise RuntimeError("QuickDrawMask.setup(assets_dir) must run before make_mask")
         index = None if self.bins is None else int(rng.integers(len(self.bins)))
         low = 0.0 if index is None else self.bins[index][0]
         tries = 0

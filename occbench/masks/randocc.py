@@ -13,7 +13,7 @@ occluder is made transparent, alpha multiplied by ``U(0.4, 0.7)`` (``utils/paste
 - Texture ``textures`` ["procedural"]: one of ``texture_kinds`` [noise, stripes, checker, solid], drawn per
   sample: multi-octave value noise between two colours; sinusoidal stripes of random period (4-24 px) and
   orientation; a rotated checkerboard (cell 4-24 px); a solid colour with Gaussian noise (sigma 0-12).
-  Colours are uniform RGB. "folder": a random crop of a random image from ``--mask-dir`` (any
+  Colours are uniform RGB. "folder": a random crop of a random image from ``--assets-dir`` (any
   ``.png/.jpg/.jpeg/.bmp/.webp``, searched recursively, sorted), resized to cover the shape; ``needs_dir``
   is then true.
 - Transparency: with probability ``transparent_probability`` [0.3] the alpha is multiplied by ``alpha``
@@ -33,8 +33,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from occbench.bins import check_range
 from occbench.errors import OccbenchError, SampleError
-from occbench.masks.bins import check_range
 from occbench.masks.natocc import Box, FaceOverlay, box_area
 
 TEXTURE_SOURCES = ("procedural", "folder")
@@ -133,7 +133,7 @@ class RandOcc(FaceOverlay):
 
     @property
     def needs_dir(self) -> bool:  # type: ignore[override]
-        """True when textures come from a folder (``--mask-dir``)."""
+        """True when textures come from a folder (``--assets-dir``)."""
         return self.textures == "folder"
 
     def __post_init__(self) -> None:
@@ -152,14 +152,14 @@ class RandOcc(FaceOverlay):
         if self.cache_size < 1:
             raise ValueError(f"cache_size: Expected a value >= 1, but got {self.cache_size!r}")
 
-    def setup(self, mask_dir: Path | None) -> None:
-        """With ``textures: folder``, list the texture images under ``mask_dir``; otherwise nothing to load."""
+    def setup(self, assets_dir: Path | None) -> None:
+        """With ``textures: folder``, list the texture images under ``assets_dir``; otherwise nothing to load."""
         if self.textures != "folder":
             return
-        if mask_dir is None or not Path(mask_dir).is_dir():
-            raise OccbenchError(f"randocc: textures='folder' needs --mask-dir, a folder of texture images; "
-                                f"got {mask_dir}")
-        root = Path(mask_dir)
+        if assets_dir is None or not Path(assets_dir).is_dir():
+            raise OccbenchError(f"randocc: textures='folder' needs --assets-dir, a folder of texture images; "
+                                f"got {assets_dir}")
+        root = Path(assets_dir)
         files = sorted((p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
                        key=lambda p: p.relative_to(root).as_posix())
         if not files:
@@ -182,7 +182,7 @@ class RandOcc(FaceOverlay):
     def _texture(self, hw: tuple[int, int], rng: np.random.Generator) -> tuple[np.ndarray, str]:
         if self.textures == "folder":
             if self._files is None:
-                raise RuntimeError("RandOcc.setup(mask_dir) must run before generate with textures='folder'")
+                raise RuntimeError("RandOcc.setup(assets_dir) must run before generate with textures='folder'")
             index = int(rng.integers(len(self._files)))
             return crop_texture(self._texture_image(index), hw, rng), self._files[index][0]
         kind = self.texture_kinds[int(rng.integers(len(self.texture_kinds)))]
@@ -190,7 +190,7 @@ class RandOcc(FaceOverlay):
 
     def check_ready(self) -> None:
         if self.textures == "folder" and self._files is None:
-            raise RuntimeError("RandOcc.setup(mask_dir) must run before generate with textures='folder'")
+            raise RuntimeError("RandOcc.setup(assets_dir) must run before generate with textures='folder'")
 
     def occluder(self, target: np.ndarray, label: np.ndarray | None, box: Box,
                  rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:

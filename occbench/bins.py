@@ -1,4 +1,5 @@
-"""Hole-ratio bins and parameter range checks shared by the mask generators.
+"""Hole ratios and hole-ratio bins: the vocabulary shared by hole masks, occlusion synthesis, evaluation and reports,
+and the parameter range checks the generators share.
 
 A bin is ``(lo, hi)`` with ``0 <= lo < hi <= 1`` (fractions of the image area). Bins are half-open,
 ``lo <= ratio < hi``, except that the highest upper bound is inclusive, so a ratio of exactly 0.6 lies in
@@ -10,7 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 Bin = tuple[float, float]
+
+PCONV_BINS: tuple[Bin, ...] = ((0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
+"""PConv's six bins (Liu et al. 2018, NVIDIA irregular masks), as fractions of the image area."""
+LAMA_BINS: tuple[Bin, ...] = tuple((i / 10, (i + 1) / 10) for i in range(10))
+"""Ten equal bins over [0, 1] (LaMa's and MAT's hole-ratio breakdowns)."""
+
+
+def hole_ratio(mask: np.ndarray) -> float:
+    """Fraction of pixels that are holes / occluded (mask > 0)."""
+    return float(np.count_nonzero(mask)) / float(mask.size)
 
 
 def check_bins(name: str, bins: Any) -> None:
