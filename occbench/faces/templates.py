@@ -16,6 +16,9 @@ The **scarf** is wider than the face (its sides extend beyond d / f) and continu
 a..f only, that lower part lands below the chin, on the neck; its ``extra`` anchors ``neck_left``,
 ``neck_centre`` and ``neck_right`` mark the bottom edge and show, once warped, how far down the neck it reaches.
 
+:func:`fabric_weave` draws a fine plain-weave pattern per sample (threads, slubs, grain) that the face-mask
+generator multiplies into a template at a few % amplitude, so that no two masks have the same flat surface.
+
 Variants: "front", and "left" / "right" for heads turned so the nose points to the image left / right: the
 frontal drawing is remapped horizontally so its centre line sits at :data:`TURN` of the width from that side
 (the far half compressed, the near half stretched), as in MaskTheFace's ``_left`` / ``_right`` templates.
@@ -313,6 +316,24 @@ def procedural_texture(name: str, rng: np.random.Generator, size: int = 48) -> n
         weight = (((x % half - half / 2) ** 2 + (y % half - half / 2) ** 2) < (size / 8) ** 2).astype(np.float32)
     texture = 1 - weight[..., None] * (1 - tone)
     return np.round(texture * 255).astype(np.uint8)
+
+
+def fabric_weave(rng: np.random.Generator, height: int, width: int, period: float) -> np.ndarray:
+    """A fine plain-weave pattern (height, width) float32 in [-1, 1], mean about 0, to be multiplied into a mask
+    as ``1 + strength * pattern``: threads ``period`` px apart along x (warp) and y (weft), crossing over and
+    under (product of two sinusoids, 50 %), each thread a little thicker or thinner than the next (slub,
+    25 %) and per-pixel grain (25 %). Phases, slubs and grain come from ``rng``."""
+    if period <= 0:
+        raise ValueError(f"period: Expected > 0 px, but got {period!r}")
+    phase_x, phase_y = rng.uniform(0, 2 * np.pi, 2)
+    x = np.arange(width, dtype=np.float32)
+    y = np.arange(height, dtype=np.float32)
+    weave = np.outer(np.sin(2 * np.pi * y / period + phase_y), np.sin(2 * np.pi * x / period + phase_x))
+    slub_x = rng.uniform(-1, 1, int(width / period) + 2)[(x / period).astype(int)]
+    slub_y = rng.uniform(-1, 1, int(height / period) + 2)[(y / period).astype(int)]
+    slub = (slub_y[:, None] + slub_x[None, :]) / 2
+    grain = np.clip(rng.standard_normal((height, width), dtype=np.float32) / 2, -1, 1)
+    return np.clip(0.5 * weave + 0.25 * slub + 0.25 * grain, -1, 1).astype(np.float32)
 
 
 def tile_texture(texture: np.ndarray, height: int, width: int) -> np.ndarray:
