@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 Bin = tuple[float, float]
 
 PCONV_BINS: tuple[Bin, ...] = ((0.01, 0.1), (0.1, 0.2), (0.2, 0.3), (0.3, 0.4), (0.4, 0.5), (0.5, 0.6))
@@ -21,8 +19,11 @@ LAMA_BINS: tuple[Bin, ...] = tuple((i / 10, (i + 1) / 10) for i in range(10))
 """Ten equal bins over [0, 1] (LaMa's and MAT's hole-ratio breakdowns)."""
 
 
-def hole_ratio(mask: np.ndarray) -> float:
-    """Fraction of pixels that are holes / occluded (mask > 0)."""
+def hole_ratio(mask: Any) -> float:
+    """Fraction of pixels that are holes / occluded (mask > 0) of a numpy array (numpy is imported only here, so
+    that reading the bins stays light for the CLI)."""
+    import numpy as np
+
     return float(np.count_nonzero(mask)) / float(mask.size)
 
 

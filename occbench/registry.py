@@ -166,10 +166,10 @@ for _name, _target, _about in (
     ("irregular", "occbench.masks.irregular:IrregularMask", "generated strokes landing in a hole-ratio bin"),
     ("quickdraw", "occbench.masks.quickdraw:QuickDrawMask", "QuickDraw strokes from .ndjson files (--assets-dir)"),
     ("external", "occbench.masks.external:ExternalMaskFolder", "a folder of mask files (--assets-dir), polarity given"),
-    ("natocc", "occbench.masks.natocc:NatOccOverlay", "NatOcc objects and hands pasted over the face (--assets-dir)"),
-    ("randocc", "occbench.masks.randocc:RandOcc", "random textured shapes over the face"),
-    ("facemask", "occbench.masks.facemask:FaceMaskComposite", "face masks warped onto dlib landmarks"),
-    ("given", "occbench.masks.given:GivenOcclusionGenerator", "the occlusion distributed with a paired source"),
+    ("natocc", "occbench.occlusion.natocc:NatOccOverlay", "NatOcc objects and hands over the face (--assets-dir)"),
+    ("randocc", "occbench.occlusion.randocc:RandOcc", "random textured shapes over the face"),
+    ("facemask", "occbench.occlusion.facemask:FaceMaskComposite", "face masks warped onto dlib landmarks"),
+    ("given", "occbench.occlusion.given:GivenOcclusionGenerator", "the occlusion distributed with a paired source"),
 ):
     GENERATORS.add(_name, _target, _about)
 

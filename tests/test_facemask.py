@@ -17,7 +17,7 @@ from occbench.faces.landmarks import FaceLandmarks, face_box_from_label
 from occbench.faces.masktheface import load_masktheface
 from occbench.faces.templates import MASK_TYPES, VARIANTS, draw_template, procedural_texture
 from occbench.labels import OCCLUDER_CLASS
-from occbench.masks.facemask import FaceMaskComposite, cheek_brightness, estimate_yaw, target_points
+from occbench.occlusion.facemask import FaceMaskComposite, cheek_brightness, estimate_yaw, target_points
 
 TURNED_FACE = "28182.jpg"  # the most turned of the 48 faces: yaw +0.41 (nose toward the image right); stays frontal
 # under the default yaw_threshold 0.5, so the side-variant test lowers the threshold to 0.3
@@ -198,7 +198,7 @@ def test_small_face_and_bad_params(faces256: dict[str, np.ndarray]):
     with pytest.raises(ValueError, match="templates"):
         FaceMaskComposite(templates="other")
     assert not FaceMaskComposite().needs_dir and FaceMaskComposite(templates="masktheface").needs_dir
-    with pytest.raises(OccbenchError, match="needs --mask-dir"):
+    with pytest.raises(OccbenchError, match="needs --assets-dir"):
         FaceMaskComposite(templates="masktheface").setup(None)
 
 

@@ -18,8 +18,8 @@ from occbench.faces.landmarks import FaceLandmarks
 from occbench.faces.templates import MASK_TYPES, fabric_weave
 from occbench.image_io import read_image
 from occbench.labels import CLASS_INDEX, OCCLUDER_CLASS
-from occbench.masks import facemask
-from occbench.masks.facemask import FaceMaskComposite, face_pose, silhouette_weight
+from occbench.occlusion import facemask
+from occbench.occlusion.facemask import FaceMaskComposite, face_pose, silhouette_weight
 
 HAIR, EYEGLASSES = CLASS_INDEX["hair"], CLASS_INDEX["eyeglasses"]
 TURNED_WILD = ("rembg_girl-3.jpg", "libfacedetection_keliamoniz2.jpg", "darknet_person.jpg", "skimage_camera.png")

@@ -17,7 +17,8 @@ from conftest import shared_path
 
 from occbench.errors import OccbenchError, SampleError
 from occbench.labels import OCCLUDER_CLASS
-from occbench.masks.compositing import (
+from occbench.occlusion.bank import BankWriter
+from occbench.occlusion.compositing import (
     composite,
     label_after_occlusion,
     place_affine,
@@ -26,9 +27,8 @@ from occbench.masks.compositing import (
     sliced_ot_transfer,
     soften_alpha,
 )
-from occbench.masks.natocc import SGIN_HAND_SHARE, NatOccOverlay, label_face_box, pointing_direction
-from occbench.masks.randocc import RandOcc, catmull_rom_closed, procedural_texture
-from occbench.occluders.bank import BankWriter
+from occbench.occlusion.natocc import SGIN_HAND_SHARE, NatOccOverlay, label_face_box, pointing_direction
+from occbench.occlusion.randocc import RandOcc, catmull_rom_closed, procedural_texture
 
 COLUMNS = ("id", "kind", "category", "source", "source_id", "width", "height", "area", "licence", "file")
 SIZE = 256

@@ -16,9 +16,9 @@ import pytest
 from occbench.cli.build_occluders import register
 from occbench.errors import OccbenchError, SampleError
 from occbench.image_io import read_image
-from occbench.occluders import OccluderBank, OccluderEntry, builders, read_rgba
-from occbench.occluders.bank import INDEX_COLUMNS, make_id
-from occbench.occluders.builders import BuildOptions, build_coco, build_egohands, build_rgba, build_yolo
+from occbench.occlusion import OccluderBank, OccluderEntry, builders, read_rgba
+from occbench.occlusion.bank import INDEX_COLUMNS, make_id
+from occbench.occlusion.builders import BuildOptions, build_coco, build_egohands, build_rgba, build_yolo
 
 LICENCE = "COCO annotations CC BY 4.0; test fixture"
 

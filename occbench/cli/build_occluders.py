@@ -61,7 +61,7 @@ def _out_outside_inputs(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from occbench.occluders import builders
+    from occbench.occlusion import builders
 
     _out_outside_inputs(args)
     options = builders.BuildOptions(

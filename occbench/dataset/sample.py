@@ -128,7 +128,7 @@ def _faces_in_target(finding, fit, resolution: int) -> list:
 
 def _fit_given(ctx: SampleContext, item, loaded) -> GivenOcclusion:
     """The source's own occlusion fitted like the target: the occluded image resized and cropped as the target, the
-    mask with nearest neighbour (docs: occbench.masks.given)."""
+    mask with nearest neighbour (docs: occbench.occlusion.given)."""
     from occbench.dataset.preprocess import fit_image, fit_label
 
     if loaded.given is None:

@@ -78,7 +78,7 @@ from occbench.bins import check_range, hole_ratio
 from occbench.errors import OccbenchError, SampleError
 from occbench.generator import GeneratedSample, Generator
 from occbench.labels import foreground_mask
-from occbench.masks.compositing import (
+from occbench.occlusion.compositing import (
     composite,
     label_after_occlusion,
     place_affine,
@@ -317,7 +317,7 @@ class NatOccOverlay(FaceOverlay):
         """Open the occluder bank at ``assets_dir`` (an ``occbench build-occluders`` folder)."""
         if assets_dir is None:
             raise OccbenchError("natocc: needs --assets-dir, an occluder bank folder (occbench build-occluders)")
-        from occbench.occluders.bank import OccluderBank
+        from occbench.occlusion.bank import OccluderBank
 
         self.attach_bank(OccluderBank.open(assets_dir), where=str(assets_dir))
 

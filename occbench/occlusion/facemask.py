@@ -434,7 +434,7 @@ class FaceMaskComposite(Generator):
             cloth, n95, kn95, scarf), or every type in the MaskTheFace cfg (base name before the first "_",
             lower case: surgical, n95, kn95, cloth, gas; MaskTheFace has no scarf).
         templates: "builtin" (drawn by occbench) or "masktheface" (needs a folder with ``masks.cfg``:
-            ``--mask-dir``; its ``textures/`` join the texture choices).
+            ``--assets-dir``; its ``textures/`` join the texture choices).
         color: "palette" (a realistic per-type colour drawn by the rng; MaskTheFace templates keep their own
             colours), "random" (random hue), or (r, g, b). Non-palette colours tint MaskTheFace templates
             (their luminance, normalised to its median, times the colour).
@@ -567,25 +567,25 @@ class FaceMaskComposite(Generator):
 
     @property
     def needs_dir(self) -> bool:  # type: ignore[override]
-        """MaskTheFace templates are read from ``--mask-dir``; built-in ones need no files."""
+        """MaskTheFace templates are read from ``--assets-dir``; built-in ones need no files."""
         return self.templates == "masktheface"
 
-    def setup(self, mask_dir: Path | None) -> None:
-        """Draw the built-in templates, or read the MaskTheFace templates and textures of ``mask_dir``."""
+    def setup(self, assets_dir: Path | None) -> None:
+        """Draw the built-in templates, or read the MaskTheFace templates and textures of ``assets_dir``."""
         textures: list[tuple[str, np.ndarray]] = []
         sets: dict[str, dict[str, dict[str, MaskTemplate]]] = {}
         if self.templates == "masktheface":
-            if mask_dir is None:
-                raise OccbenchError("facemask: templates 'masktheface' needs --mask-dir, the MaskTheFace folder "
+            if assets_dir is None:
+                raise OccbenchError("facemask: templates 'masktheface' needs --assets-dir, the MaskTheFace folder "
                                     "holding masks.cfg (or its parent)")
-            for base, variants in load_masktheface(mask_dir).items():
+            for base, variants in load_masktheface(assets_dir).items():
                 sets.setdefault(mask_type_of(base), {})[base] = variants
             wanted = self.mask_types or tuple(sets)
             missing = [t for t in wanted if t not in sets]
             if missing:
-                raise OccbenchError(f"{mask_dir}: no MaskTheFace template of type(s) {', '.join(missing)}; "
+                raise OccbenchError(f"{assets_dir}: no MaskTheFace template of type(s) {', '.join(missing)}; "
                                     f"available: {', '.join(sorted(sets))}")
-            textures = [(p.stem, read_texture(p)) for p in list_textures(mask_dir)]
+            textures = [(p.stem, read_texture(p)) for p in list_textures(assets_dir)]
         else:
             prepare(self._types())
         object.__setattr__(self, "_ready", True)
@@ -643,7 +643,7 @@ class FaceMaskComposite(Generator):
             raise ValueError(f"label: Expected an {target.shape[:2]} map like the target, but got {label.shape}")
         if not self._ready:
             if self.needs_dir:
-                raise RuntimeError("FaceMaskComposite.setup(mask_dir) must run before generate")
+                raise RuntimeError("FaceMaskComposite.setup(assets_dir) must run before generate")
             self.setup(None)
         if faces is None:
             from occbench.faces.detection import FaceDetector

@@ -4,12 +4,12 @@ Every builder crops each instance to its mask's bounding box and writes RGBA wit
 instance mask and 0 outside (RGBA inputs keep their own alpha). Inputs are visited in sorted order, so
 ``max_per_category`` keeps the first instances in that order and a re-run gives the same bank.
 
-Ids are ``<source>-<source_id>-<n>`` (see :func:`occbench.occluders.bank.make_id`), with ``source_id`` the
+Ids are ``<source>-<source_id>-<n>`` (see :func:`occbench.occlusion.bank.make_id`), with ``source_id`` the
 image (or label file) path relative to its folder without suffix, and ``n`` the COCO annotation id, the
 0-based line of a YOLO label file, the EgoHands hand index (0 myleft, 1 myright, 2 yourleft, 3 yourright),
 or 0 for folders. Filters (``categories``, ``min_area`` in alpha > 0 pixels, ``max_per_category``,
 COCO ``iscrowd``) are counted as ``filtered``; bad inputs (unreadable file, no alpha, empty mask, polygon
-outside the image, malformed line) become :class:`~occbench.occluders.bank.Skipped` rows in
+outside the image, malformed line) become :class:`~occbench.occlusion.bank.Skipped` rows in
 ``<bank>/skipped.csv``, never an exception.
 
 Polygons are rasterised with ``cv2.fillPoly`` at image size after rounding vertices to whole pixels
@@ -36,7 +36,7 @@ from tqdm import tqdm
 from occbench import __version__
 from occbench.errors import OccbenchError, SampleError
 from occbench.image_io import IMAGE_EXTENSIONS, read_gray, read_image
-from occbench.occluders.bank import KINDS, BankWriter, OccluderEntry, Skipped, crop_to_alpha, read_rgba
+from occbench.occlusion.bank import KINDS, BankWriter, OccluderEntry, Skipped, crop_to_alpha, read_rgba
 
 HAND_FIELDS = ("myleft", "myright", "yourleft", "yourright")
 LICENCE_NOTE = ("Cut-outs keep the licence of the data they were cut from (the 'licence' field); occbench does "

@@ -19,7 +19,7 @@ occluder is made transparent, alpha multiplied by ``U(0.4, 0.7)`` (``utils/paste
 - Transparency: with probability ``transparent_probability`` [0.3] the alpha is multiplied by ``alpha``
   [0.4, 0.7] (the reference's values); set it to 0 for opaque occluders. The mask still covers every
   pixel the occluder changed.
-- Edges, face box, outputs and ``params`` statistics as NatOcc (:class:`~occbench.masks.natocc.FaceOverlay`).
+- Edges, face box, outputs and ``params`` statistics as NatOcc (:class:`~occbench.occlusion.natocc.FaceOverlay`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 
 from occbench.bins import check_range
 from occbench.errors import OccbenchError, SampleError
-from occbench.masks.natocc import Box, FaceOverlay, box_area
+from occbench.occlusion.natocc import Box, FaceOverlay, box_area
 
 TEXTURE_SOURCES = ("procedural", "folder")
 TEXTURE_KINDS = ("noise", "stripes", "checker", "solid")
