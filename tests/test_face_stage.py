@@ -116,7 +116,8 @@ def test_wild_photos_upright_faces_only_and_counted(tmp_path: Path, wild_photos:
     assert "EXIF orientation 6 applied" in hopper["notes"] and "upscaled x" in hopper["notes"]
     faces = json.loads(ok["photoprism_clowns_colorful"]["params"])["faces"]
     assert faces["count"] == 3 and faces["used"] == 1 and faces["policy"] == "largest"
-    assert len(faces["boxes"]) == len(faces["scores"]) == 3 and min(faces["scores"]) >= 0
+    assert len(faces["boxes"]) == len(faces["scores"]) == len(faces["views"]) == 3 and min(faces["scores"]) >= 0
+    assert set(faces["views"]) <= {"front", "left", "right", "front-rolled-left", "front-rolled-right"}
     assert set(faces["crop"]) == {"region", "scale"}
     target = read_image(tmp_path / "wild-randocc-256-1" / "target" / "pillow_hopper_orientation_6.png")
     face = FaceDetector().find(target).faces[0]  # upright: the eyes above the mouth

@@ -72,12 +72,17 @@ class FaceSettings:
         return f"{self.detector}, upsample {self.upsample}, min score {self.min_score}, min {self.min_face_px} px"
 
 
+HOG_VIEWS = ("front", "left", "right", "front-rolled-left", "front-rolled-right")  # dlib's five HOG filters
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A detector box (x0, y0, x1, y1; float source px, x1/y1 exclusive) with its score."""
+    """A detector box (x0, y0, x1, y1; float source px, x1/y1 exclusive) with its score and, for HOG, which of dlib's
+    five filters fired (:data:`HOG_VIEWS`: a turned-face filter hints at a pose the 68-point fit may not show)."""
 
     box: tuple[float, float, float, float]
     score: float
+    view: str | None = None
 
     @property
     def side(self) -> float:
@@ -135,13 +140,14 @@ class FaceDetector:
         small = np.ascontiguousarray(small)
         if self.settings.detector == "hog":
             # below the threshold too, so that a skip can name the best rejected candidate
-            rects, scores, _ = _hog()[0].run(small, self.settings.upsample, min(self.settings.min_score, 0.0) -
-                                             NEAR_MISS)
-            found = list(zip(rects, scores))
+            rects, scores, filters = _hog()[0].run(small, self.settings.upsample,
+                                                   min(self.settings.min_score, 0.0) - NEAR_MISS)
+            found = [(r, s, HOG_VIEWS[int(f)] if 0 <= int(f) < len(HOG_VIEWS) else None)
+                     for r, s, f in zip(rects, scores, filters)]
         else:
-            found = [(d.rect, d.confidence) for d in _cnn()(small, self.settings.upsample)]
+            found = [(d.rect, d.confidence, None) for d in _cnn()(small, self.settings.upsample)]
         return [Candidate((r.left() / scale, r.top() / scale, (r.right() + 1) / scale, (r.bottom() + 1) / scale),
-                          float(s)) for r, s in found]
+                          float(s), view) for r, s, view in found]
 
     def find(self, image: np.ndarray) -> FaceFinding:
         """The faces of ``image`` under the policy; SampleError (with the reason) when the policy cannot be met."""
@@ -152,7 +158,8 @@ class FaceDetector:
         record: dict[str, Any] = {"detector": settings.detector, "policy": settings.policy, "count": len(faces),
                                   "candidates": len(raw),
                                   "boxes": [[round(v, 1) for v in c.box] for c in faces],
-                                  "scores": [round(c.score, 3) for c in faces]}
+                                  "scores": [round(c.score, 3) for c in faces],
+                                  "views": [c.view for c in faces]}
         if not faces:
             rejected = max(raw, key=lambda c: c.score, default=None)
             best = "" if rejected is None else \
