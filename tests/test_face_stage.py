@@ -115,8 +115,9 @@ def test_wild_photos_upright_faces_only_and_counted(tmp_path: Path, wild_photos:
     hopper = ok["pillow_hopper_orientation_6"]
     assert "EXIF orientation 6 applied" in hopper["notes"] and "upscaled x" in hopper["notes"]
     faces = json.loads(ok["photoprism_clowns_colorful"]["params"])["faces"]
-    assert faces["count"] == 3 and faces["used"] == 1 and faces["policy"] == "largest"
-    assert len(faces["boxes"]) == len(faces["scores"]) == len(faces["views"]) == 3 and min(faces["scores"]) >= 0
+    assert faces["used"] == 1 and faces["policy"] == "largest" and faces["passes"] >= 1
+    assert len(faces["boxes"]) == len(faces["scores"]) == len(faces["views"]) == faces["count"] >= 1
+    assert faces["count_complete"] == (faces["passes"] == 3) and min(faces["scores"]) >= 0
     assert set(faces["views"]) <= {"front", "left", "right", "front-rolled-left", "front-rolled-right"}
     assert set(faces["crop"]) == {"region", "scale"}
     target = read_image(tmp_path / "wild-randocc-256-1" / "target" / "pillow_hopper_orientation_6.png")
@@ -129,6 +130,7 @@ def test_multi_face_policies(tmp_path: Path, wild_photos: Path) -> None:
     assert skipped["photoprism_clowns_colorful"].endswith("3 faces found, policy one")
     ok, _ = _build(tmp_path, wild_photos, "wild-randocc-256", policy="all")
     params = json.loads(ok["photoprism_clowns_colorful"]["params"])
+    assert params["faces"]["count"] == 3 and params["faces"]["count_complete"]  # the full pass counts every face
     kept = 3 - params["faces"].get("outside_crop", 0)
     assert len(params.get("occluders", [params])) == kept >= 1
 
