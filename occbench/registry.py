@@ -1,5 +1,5 @@
-"""One generic registry for sources, generators (hole masks and occlusion synthesis), methods and trainable recipes
-(metrics join later).
+"""One generic registry for sources, generators (hole masks and occlusion synthesis), methods, trainable recipes and
+metrics.
 
 Entries are registered with a decorator, lazily as ``"module:attr"`` strings (so listing names never
 imports heavy code), or by third-party packages through the entry-point group ``occbench.<kind>``
@@ -122,8 +122,10 @@ SOURCES: Registry = Registry("sources")
 GENERATORS: Registry = Registry("generators")  # hole masks and occlusion synthesis; legacy group occbench.masks
 METHODS: Registry = Registry("methods")
 RECIPES: Registry = Registry("recipes")  # trainable networks: `occbench train --method NAME`
+METRICS: Registry = Registry("metrics")  # name -> occbench.metrics.MetricInfo (its back end is loaded when scored)
 
-REGISTRIES = {"sources": SOURCES, "generators": GENERATORS, "methods": METHODS, "recipes": RECIPES}
+REGISTRIES = {"sources": SOURCES, "generators": GENERATORS, "methods": METHODS, "recipes": RECIPES,
+              "metrics": METRICS}
 _DISCOVERED = False
 
 
@@ -173,3 +175,25 @@ for _name, _target, _about in (
 ):
     GENERATORS.add(_name, _target, _about)
 
+# Metric records live in occbench.metrics.catalog (light: no torch); each names its back end lazily in turn.
+for _name, _about in (
+    ("psnr", "peak signal-to-noise ratio"),
+    ("ssim", "structural similarity, Gaussian window (torchmetrics)"),
+    ("ms_ssim", "multi-scale structural similarity, 5 scales (torchmetrics)"),
+    ("rmse", "root mean squared error"),
+    ("mae", "mean absolute error"),
+    ("mse", "mean squared error"),
+    ("l1", "mean absolute error on the 0-1 scale"),
+    ("lpips", "learned perceptual image patch similarity"),
+    ("fid", "Frechet Inception distance (dataset level)"),
+    ("kid", "kernel Inception distance (dataset level)"),
+    ("identity", "face-descriptor cosine similarity (dlib)"),
+    ("identity_distance", "face-descriptor distance (dlib), scored with identity"),
+    ("mask_iou", "predicted vs dataset hole mask: IoU (mask=predicted)"),
+    ("mask_precision", "predicted vs dataset hole mask: precision (mask=predicted)"),
+    ("mask_recall", "predicted vs dataset hole mask: recall (mask=predicted)"),
+    ("ssim_mcsam", "M-CSAM's SSIM: uniform 11x11 window on uint8 (scikit-image)"),
+    ("l1_mcsam", "M-CSAM's l1: channel mean first, then the absolute value"),
+    ("ms_ssim_reduced", "MS-SSIM with 4 scales, for 128 px images (SGIN Table 2)"),
+):
+    METRICS.add(_name, f"occbench.metrics.catalog:{_name.upper()}", _about)

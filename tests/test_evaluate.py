@@ -18,6 +18,16 @@ from occbench.evaluate.aggregate import RunningStats
 from occbench.evaluate.run import EvaluateConfig, evaluate
 from occbench.evaluate.scoring import ScoreSettings
 from occbench.protocol import load_protocol
+from occbench.results_schema import (
+    AGGREGATE_KEYS,
+    BIN_KEYS,
+    BIN_SCHEMES,
+    DATASET_METRIC_KEYS,
+    GENERATOR_KEYS,
+    RESULT_KEYS,
+    RESULTS_FORMAT,
+    SCORE_COLUMNS,
+)
 
 FAST = ScoreSettings(metrics=("psnr", "ssim", "mae", "l1"), explicit=True)
 
@@ -49,7 +59,7 @@ def telea_run(dataset, tmp_path_factory) -> Path:
 
 def test_results_layout(telea_run, dataset):
     results = json.loads((telea_run / "results.json").read_text())
-    assert results["format"] == "occbench-results/1"
+    assert results["format"] == RESULTS_FORMAT == "occbench-results/1"
     assert results["method"]["name"] == "telea" and results["method"]["mask"] == "given"
     assert results["dataset"]["samples"] == 12 and len(results["dataset"]["content_hash"]) == 64
     keys = {(a["metric"], a["region"], a["mode"]) for a in results["aggregates"]}
@@ -62,6 +72,16 @@ def test_results_layout(telea_run, dataset):
     pconv = [b for b in results["bins"]["pconv6"] if (b["metric"], b["region"], b["mode"]) == ("psnr", "whole", "raw")]
     assert sum(b["count"] for b in pconv) == 12  # every irregular mask lies in a PConv bin
     assert results["provenance"]["occbench_version"] and results["settings"]["boundary_px"] == 8
+
+
+def test_written_files_follow_the_results_schema(telea_run):
+    results = json.loads((telea_run / "results.json").read_text())
+    assert tuple(results) == RESULT_KEYS
+    assert all(tuple(row) == AGGREGATE_KEYS for row in results["aggregates"])
+    assert tuple(results["bins"]) == tuple(BIN_SCHEMES)
+    assert all(tuple(row) == BIN_KEYS for rows in results["bins"].values() for row in rows)
+    assert all(tuple(row) == GENERATOR_KEYS for row in results["by_generator"])
+    assert tuple(pd.read_csv(telea_run / "scores.csv").columns) == SCORE_COLUMNS
 
 
 def test_aggregates_equal_pandas_on_scores_csv(telea_run):
@@ -139,6 +159,7 @@ def test_evaluate_cli_with_fid_warns_about_sample_count(dataset, tmp_path, capsy
     results = json.loads((tmp_path / "mf" / "results.json").read_text())
     fids = {(d["metric"], d["region"], d["mode"]): d for d in results["dataset_metrics"]}
     assert set(fids) == {(m, r, "composite") for m in ("fid", "kid") for r in ("whole", "zero_outside")}
+    assert all(set(row) - {"subset_size"} == set(DATASET_METRIC_KEYS) for row in results["dataset_metrics"])
     fid = fids[("fid", "whole", "composite")]
     assert fid["value"] > 0 and fid["count"] == 4
     assert results["provenance"]["weights"]["inception"]["sha256"]

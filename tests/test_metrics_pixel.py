@@ -18,8 +18,9 @@ import torch  # noqa: E402
 import torchmetrics.functional.image as tmf  # noqa: E402
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity  # noqa: E402
 
-from occbench.metrics import METRIC_INFO  # noqa: E402
-from occbench.metrics.pixel import PIXEL_METRICS, RegionPixelMetrics, _ssim_maps, pixel_scores  # noqa: E402
+from occbench.evaluate.aggregate import StreamingAggregates  # noqa: E402
+from occbench.metrics import get_metric  # noqa: E402
+from occbench.metrics.pixel import PIXEL_METRICS, _ssim_maps, pixel_scores  # noqa: E402
 from occbench.metrics.regions import REGIONS, boundary_band, region_weights, zero_outside  # noqa: E402
 
 MASK_IDS = ("04000", "05010", "08020", "02030")  # NVIDIA irregular masks, 10-50 % hole
@@ -211,8 +212,8 @@ def test_units(assets):
     s255 = pixel_scores(pred * 255, target * 255, mask, fg, data_range=255.0, metrics=("psnr", "mse", "l1", "ssim"))
     for key, value in s255.items():
         torch.testing.assert_close(value, s[key], atol=1e-4, rtol=1e-5)
-    assert {m for m in PIXEL_METRICS} <= set(METRIC_INFO)
-    assert METRIC_INFO["ms_ssim"].regions == ("whole", "zero_outside")
+    assert all(get_metric(m).backend.endswith(":PixelMetrics") for m in PIXEL_METRICS)
+    assert get_metric("ms_ssim").regions == ("whole", "zero_outside")
 
 
 @pytest.mark.parametrize(("side", "k"), [(20, 3), (20, 8), (17, 1), (9, 0)])
@@ -234,24 +235,26 @@ def test_boundary_band_ignores_the_image_border():
     assert boundary_band(mask, 2).sum().item() == 4 * 32
 
 
-def test_region_pixel_metrics_class_equals_functional_mean_and_ignores_nan(assets):
+def test_streaming_aggregates_of_batches_equal_the_functional_mean_and_ignore_nan(assets):
+    """Evaluation's one accumulation path: per-image scores of several batches averaged over images, NaN counted."""
     pred, target, mask, fg = batch(assets)
     mask = mask.clone()
     mask[1] = 0  # image 1 has an empty hole: NaN for the hole regions, not averaged in
-    metric = RegionPixelMetrics(metrics=("psnr", "ssim", "mae"), regions=("whole", "hole", "boundary"))
-    metric.update(pred[:2], target[:2], mask[:2], fg[:2])
-    metric.update(pred[2:], target[2:], mask[2:], fg[2:])
-    result = metric.compute()
-    s = pixel_scores(pred, target, mask, fg, metrics=("psnr", "ssim", "mae"), regions=("whole", "hole", "boundary"))
-    assert set(result) == set(s)
+    kwargs = dict(metrics=("psnr", "ssim", "mae"), regions=("whole", "hole", "boundary"))
+    aggregates = StreamingAggregates()
+    for part in (slice(0, 2), slice(2, 4)):
+        for (metric, region), values in pixel_scores(pred[part], target[part], mask[part], fg[part], **kwargs).items():
+            for value in values.tolist():
+                aggregates.add(generator="g", hole_ratio=0.05, metric=metric, region=region, mode="raw", value=value)
+    rows = {(r["metric"], r["region"]): r for r in aggregates.to_results()["aggregates"]}
+    s = pixel_scores(pred, target, mask, fg, **kwargs)
+    assert set(rows) == set(s)
     for key, values in s.items():
-        expected = values[~torch.isnan(values)].mean()
-        torch.testing.assert_close(result[key], expected)
+        valid = values[~torch.isnan(values)]
+        assert rows[key]["mean"] == pytest.approx(valid.mean().item(), rel=1e-12)
+        assert rows[key]["count"] == len(valid) and rows[key]["nan_count"] == len(values) - len(valid)
     assert torch.isnan(s[("psnr", "hole")][1])
-    assert metric.nan_count.sum().item() == 6  # image 1: hole and boundary, for each of the 3 metrics
-    metric.reset()
-    with pytest.warns(UserWarning, match="before the ``update``"):
-        assert all(torch.isnan(v) for v in metric.compute().values())
+    assert sum(r["nan_count"] for r in rows.values()) == 6  # image 1: hole and boundary, for each of the 3 metrics
 
 
 def test_bad_inputs_raise_clear_errors():

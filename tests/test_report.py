@@ -391,3 +391,21 @@ def test_update_block_rewrites_only_the_marked_block(tmp_path):
     (tmp_path / "plain.md").write_text("no markers")
     with pytest.raises(OccbenchError, match="plain.md: Expected a block"):
         update_block(tmp_path / "plain.md", "x", command="c")
+
+
+def test_results_without_directions_or_known_metrics_still_load(tmp_path):
+    """Files from older writers or other plugin sets: `better` missing, unknown metric names, no nan_count."""
+    legacy = {"format": "occbench-results/1", "method": {"name": "old"}, "dataset": {"protocol": "p"},
+              "aggregates": [{"metric": "psnr", "region": "whole", "mode": "composite", "mean": 20.0, "std": 1.0,
+                              "count": 3},
+                             {"metric": "retired_metric", "region": "whole", "mode": "composite", "mean": 0.5,
+                              "count": 3}],
+              "dataset_metrics": [{"metric": "kid", "region": "whole", "mode": "composite", "value": 0.004,
+                                   "count": 3}]}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(legacy))
+    frame = aggregates_frame(load_results([path]))
+    assert dict(zip(frame["metric"], frame["better"])) == {"psnr": "higher", "retired_metric": "lower", "kid": "lower"}
+    text = to_markdown(build_table(frame, metrics=["psnr", "retired_metric", "kid"], regions=["whole"]))
+    assert "PSNR ↑" in text and "retired_metric ↓" in text and "KID×10³ ↓" in text
+    assert _row(text, "old")[1:] == ["20.00", "0.5000", "4.00"]

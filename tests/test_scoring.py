@@ -9,6 +9,8 @@ import torch
 
 from occbench.errors import OccbenchError
 from occbench.evaluate.scoring import Scorer, ScoreSettings, composite
+from occbench.metrics.base import MetricBackend
+from occbench.metrics.distribution import InceptionMetrics
 from occbench.metrics.feature_cache import FeatureCache, cached_features
 from occbench.metrics.pixel import pixel_scores
 from occbench.metrics.regions import REGIONS, boundary_band
@@ -77,7 +79,10 @@ def test_inception_runs_once_per_distinct_image_and_sets_are_complete():
     pred, target, mask, fg = _batch(seed=2)
     scorer = _scorer(metrics=("psnr",))
     stub = RecordingInception()
-    scorer.inception, scorer.metrics = stub, ["psnr", "fid"]
+    backend = InceptionMetrics.__new__(InceptionMetrics)  # the back end without the network
+    MetricBackend.__init__(backend, ("fid",), scorer.settings)
+    backend.stats, backend.cache, backend.regions, backend._noted = stub, None, [], set()
+    scorer.backends.append(backend)
     scorer.score_batch(pred, target, mask, fg)
     m = mask
     comp = composite(pred, target, m)

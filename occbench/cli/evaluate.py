@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from occbench.cli.predict import add_method_options, method_params
-from occbench.metrics import ALL_REGIONS, DEFAULT_METRICS, OUTPUT_MODES
+from occbench.metrics import OUTPUT_MODES, REGIONS, default_metrics, selectable_metrics
 
 EPILOG = """examples:
   occbench evaluate --method telea --data runs/demo/data --out runs/demo/telea
@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from occbench.evaluate.scoring import ScoreSettings
 
     settings = ScoreSettings(
-        metrics=tuple(args.metrics or DEFAULT_METRICS), regions=tuple(args.regions or ALL_REGIONS),
+        metrics=tuple(args.metrics or default_metrics()), regions=tuple(args.regions or REGIONS),
         modes=tuple(args.modes or OUTPUT_MODES), boundary_px=args.boundary_px, lpips_net=args.lpips_net,
         weights_dir=args.weights_dir, allow_random_lpips=args.allow_random_lpips, device=resolve_device(args.device),
         feature_cache=not args.no_feature_cache, explicit=bool(args.metrics), explicit_regions=bool(args.regions),
@@ -59,11 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--allow-pixel-mismatch", action="store_true",
                         help="score predictions whose known pixels disagree with this dataset's inputs in a region "
                              "(made for other holes); refused by default, recorded when allowed")
-    parser.add_argument("--metrics", nargs="+", choices=DEFAULT_METRICS, metavar="METRIC",
-                        help=f"default: all of {' '.join(DEFAULT_METRICS)}; missing weights then skip a metric "
-                             "with a warning (asked for explicitly, they are an error)")
-    parser.add_argument("--regions", nargs="+", choices=ALL_REGIONS, metavar="REGION",
-                        help=f"default: {' '.join(ALL_REGIONS)} (fg and hole_fg need a dataset whose label scheme "
+    parser.add_argument("--metrics", nargs="+", choices=selectable_metrics(), metavar="METRIC",
+                        help=f"any of {' '.join(selectable_metrics())} (registered metrics; plugins through the "
+                             f"occbench.metrics entry points); default: {' '.join(default_metrics())}; missing "
+                             "weights then skip a metric with a warning (asked for explicitly, they are an error)")
+    parser.add_argument("--regions", nargs="+", choices=REGIONS, metavar="REGION",
+                        help=f"default: {' '.join(REGIONS)} (fg and hole_fg need a dataset whose label scheme "
                              "has a foreground: skipped with a warning by default, an error when named here)")
     parser.add_argument("--modes", nargs="+", choices=OUTPUT_MODES, metavar="MODE",
                         help="raw: the output as returned; composite: mask*pred + (1-mask)*target (default: both)")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from occbench.metrics import OUTPUT_MODES
+from occbench.results_schema import BIN_SCHEMES
+
 EPILOG = """examples:
   occbench plot runs/*/results.json --kind bins --metric psnr --region hole --scheme pconv6 --out figs/bins_psnr
   occbench plot runs/*/results.json --kind generators --metric lpips --out figs/gen_lpips
@@ -16,7 +19,7 @@ def add_results_inputs(parser: argparse.ArgumentParser) -> None:
     """Positional results files and the selection options shared by table and plot."""
     parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS",
                         help="results.json files or run folders holding one")
-    parser.add_argument("--mode", default="composite", choices=["composite", "raw"],
+    parser.add_argument("--mode", default="composite", choices=OUTPUT_MODES,
                         help="output mode: composite (mask*pred + (1-mask)*target) or raw (default composite)")
     parser.add_argument("--protocol", action="append", metavar="PROTOCOL",
                         help="keep only runs of this protocol (repeatable; tables show each in its own row block, "
@@ -50,7 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--kind", required=True, choices=["bins", "generators", "grid"], help="which figure")
     parser.add_argument("--metric", default="psnr", help="metric for bins/generators (default psnr)")
     parser.add_argument("--region", default="whole", help="region for bins/generators (default whole)")
-    parser.add_argument("--scheme", default="pconv6", choices=["pconv6", "lama10"],
+    parser.add_argument("--scheme", default="pconv6", choices=list(BIN_SCHEMES),
                         help="hole-ratio bins: PConv's six or LaMa's ten (default pconv6)")
     parser.add_argument("--ids", nargs="+", metavar="ID", help="grid: sample ids (default: first --count common ids)")
     parser.add_argument("--count", type=int, default=4, help="grid: number of samples when --ids is not given")

@@ -2,7 +2,8 @@
 
 Every score is added to running statistics (Welford mean/variance, count, NaN count) under several
 scopes at once: all samples, its PConv-6 and LaMa-10 hole-ratio bin (from the manifest's hole ratio)
-and its generator. NaNs (empty region, no face found) are counted, never averaged in.
+and its generator. NaNs (empty region, no face found) are counted, never averaged in. This is the one place
+per-image scores are averaged; the rows follow :mod:`occbench.results_schema`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from occbench.bins import LAMA_BINS, PCONV_BINS, bin_of
-
-BIN_SCHEMES = {"pconv6": PCONV_BINS, "lama10": LAMA_BINS}
+from occbench.bins import bin_of
+from occbench.metrics import metric_info
+from occbench.results_schema import BIN_SCHEMES, STAT_KEYS, bin_label
 
 
 @dataclass
@@ -44,8 +45,9 @@ class RunningStats:
         return math.sqrt(self.m2 / self.count) if self.count else math.nan
 
     def summary(self) -> dict[str, Any]:
-        return {"mean": _json_float(self.mean if self.count else math.nan), "std": _json_float(self.std),
-                "count": self.count, "nan_count": self.nan_count}
+        values = (_json_float(self.mean if self.count else math.nan), _json_float(self.std), self.count,
+                  self.nan_count)
+        return dict(zip(STAT_KEYS, values))
 
 
 def _json_float(value: float) -> float | None | str:
@@ -55,10 +57,6 @@ def _json_float(value: float) -> float | None | str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return value
-
-
-def _bin_label(lo: float, hi: float) -> str:
-    return f"{lo:g}-{hi:g}"
 
 
 class StreamingAggregates:
@@ -76,19 +74,20 @@ class StreamingAggregates:
             if index is not None:
                 self._stats[(scheme, index, *key)].add(value)
 
-    def to_results(self, better: dict[str, str]) -> dict[str, Any]:
-        """``aggregates``, ``bins`` and ``by_generator`` sections of results.json (docs/results.md)."""
+    def to_results(self) -> dict[str, Any]:
+        """``aggregates``, ``bins`` and ``by_generator`` sections of results.json (docs/results.md); each
+        aggregate carries its metric's direction (``better``) from the metric's record."""
         aggregates, by_generator = [], []
         bins: dict[str, list] = {scheme: [] for scheme in BIN_SCHEMES}
         for (scope, part, metric, region, mode), stats in sorted(self._stats.items(), key=lambda kv: str(kv[0])):
             row = {"metric": metric, "region": region, "mode": mode, **stats.summary()}
             if scope == "all":
-                aggregates.append({**row, "better": better.get(metric, "lower")})
+                aggregates.append({**row, "better": metric_info(metric).better})
             elif scope == "generator":
                 by_generator.append({"generator": part, **row})
             else:
                 lo, hi = BIN_SCHEMES[scope][part]
-                bins[scope].append({"bin": _bin_label(lo, hi), "lo": lo, "hi": hi, **row})
+                bins[scope].append({"bin": bin_label(lo, hi), "lo": lo, "hi": hi, **row})
         for rows in bins.values():
             rows.sort(key=lambda r: (r["metric"], r["region"], r["mode"], r["lo"]))
         return {"aggregates": aggregates, "bins": bins, "by_generator": by_generator}

@@ -37,11 +37,9 @@ from occbench.evaluate.checks import (
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, read_image, write_atomic
 from occbench.labels import LabelScheme, dataset_scheme
-from occbench.metrics import METRIC_INFO, MIN_SAMPLES_FID
+from occbench.metrics import MIN_SAMPLES_FID
 from occbench.prefetch import prefetch
-
-RESULTS_FORMAT = "occbench-results/1"
-SCORE_COLUMNS = ("id", "generator", "hole_ratio", "metric", "region", "mode", "value")
+from occbench.results_schema import RESULTS_FORMAT, SCORE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -331,7 +329,7 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
                           if method.get("trained_random_backbones") else [])},
         "pixel_check": check.record(),
         "warnings": scorer.warnings + warnings,
-        **aggregates.to_results({name: info_.better for name, info_ in METRIC_INFO.items()}),
+        **aggregates.to_results(),
         "dataset_metrics": dataset_metrics,
         **({"segmentation": segmentation} if segmentation else {}),
     }

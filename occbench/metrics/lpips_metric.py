@@ -11,6 +11,7 @@ bilinearly to the image size and summed) is computed once per batch and averaged
 (NaN for an empty region); ``zero_outside`` is one extra forward on ``pred * mask`` vs ``target * mask``,
 averaged over the whole image. Unitless distance, lower is better. The whole-image value is the mean of the
 spatial map, which equals lpips' non-spatial score up to bilinear-upsampling edge effects (~1e-4 relative).
+:class:`LPIPSMetric` is the back end the ``lpips`` record names.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import lpips  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
+from occbench.metrics.base import MetricBackend, MetricSettings, Values  # noqa: E402
 from occbench.metrics.regions import REGIONS, binarize, check_map, check_regions, region_means, region_weights  # noqa: E402,I001
 from occbench.weights import KNOWN, MissingWeightsError, find_weights, load_state_dict, verify_weights  # noqa: E402
 
@@ -131,3 +133,21 @@ class LPIPSScorer:
             zero_map = self.spatial_map(pred.to(self.device) * m, target.to(self.device) * m)
             means[("lpips", "zero_outside")] = zero_map.flatten(1).to(torch.float64).mean(1)
         return {("lpips", r): means[("lpips", r)].cpu() for r in regions if ("lpips", r) in means}
+
+
+class LPIPSMetric(MetricBackend):
+    """Back end of ``lpips``: an :class:`LPIPSScorer` built from the settings (``lpips_net``, ``weights_dir``,
+    ``allow_random_lpips``, ``device``); a random trunk is recorded in :attr:`random_weights` and warned about."""
+
+    def __init__(self, metrics: Sequence[str], settings: MetricSettings) -> None:
+        super().__init__(metrics, settings)
+        self.scorer = LPIPSScorer(net=settings.lpips_net, weights_dir=settings.weights_dir,
+                                  allow_random_trunk=settings.allow_random_lpips, device=settings.device)
+        self.weights_used = {"lpips": self.scorer.weights_used}
+        if self.scorer.random_trunk:
+            self.random_weights.append(f"lpips ({settings.lpips_net} trunk)")
+            self.warnings.append("LPIPS uses a RANDOM trunk (--allow-random-lpips): values are not LPIPS")
+
+    def per_image(self, pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None, *, regions: Sequence[str],
+                  weights: Mapping[str, Tensor], prepared: list | None) -> Values:
+        return self.scorer.score(pred, target, mask, fg, regions=regions, weights=weights)

@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-REGIONS: tuple[str, ...] = ("whole", "zero_outside", "hole", "fg", "hole_fg", "boundary")
+from occbench.metrics import REGIONS
+
 WEIGHT_REGIONS: tuple[str, ...] = ("whole", "hole", "fg", "hole_fg", "boundary")
 FG_REGIONS: tuple[str, ...] = ("fg", "hole_fg")
 

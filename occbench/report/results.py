@@ -1,6 +1,8 @@
 """Load ``results.json`` files (docs/results.md) and flatten them into long pandas frames.
 
-Every frame carries a ``method`` display label (unique across the loaded runs) and the dataset ``protocol``.
+The file layout (format ids read, bin schemes, keys) is :mod:`occbench.results_schema`'s; a metric's direction
+missing from a file comes from the metric's record. Every frame carries a ``method`` display label (unique across
+the loaded runs) and the dataset ``protocol``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import pandas as pd
 
 from occbench.errors import OccbenchError
 from occbench.metrics import metric_info
+from occbench.results_schema import BIN_SCHEMES, check_results
 
-FORMAT = "occbench-results/1"
-SCHEMES = ("pconv6", "lama10")
 AGGREGATE_COLUMNS = ["method", "protocol", "metric", "region", "mode", "value", "std", "count", "better"]
 BIN_COLUMNS = ["method", "protocol", "scheme", "bin", "lo", "hi", "metric", "region", "mode", "value", "std",
                "count"]
@@ -31,14 +32,10 @@ def _read_one(path: Path) -> dict:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise OccbenchError(f"{file}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        got = data.get("format") if isinstance(data, dict) else type(data).__name__
-        raise OccbenchError(f"{file}: format: Expected {FORMAT!r}, but got {got!r}")
-    for key in ("method", "dataset"):
-        if not isinstance(data.get(key), dict):
-            raise OccbenchError(f"{file}: {key}: Expected an object, but got {data.get(key)!r}")
-    if not data["method"].get("name"):
-        raise OccbenchError(f"{file}: method.name: missing")
+    try:
+        check_results(data, str(file))
+    except ValueError as exc:
+        raise OccbenchError(str(exc)) from None
     data[SOURCE_KEY] = str(file)
     return data
 
@@ -115,8 +112,8 @@ def aggregates_frame(runs: list[dict], rename: dict[str, str] | None = None) -> 
 
 def bins_frame(runs: list[dict], scheme: str = "pconv6", rename: dict[str, str] | None = None) -> pd.DataFrame:
     """Hole-ratio bin rows of one scheme (``pconv6`` or ``lama10``); ``value`` is the bin mean."""
-    if scheme not in SCHEMES:
-        raise OccbenchError(f"scheme: Expected one of {', '.join(SCHEMES)}, but got {scheme!r}")
+    if scheme not in BIN_SCHEMES:
+        raise OccbenchError(f"scheme: Expected one of {', '.join(BIN_SCHEMES)}, but got {scheme!r}")
     rows = []
     for label, results in zip(method_labels(runs, rename), runs):
         for row in (results.get("bins") or {}).get(scheme) or []:

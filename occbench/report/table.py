@@ -1,16 +1,17 @@
 """Paper-style comparison tables: rows = methods (in blocks per dataset), columns = metric × region sub-columns.
 
-Every fact about a metric (display name, direction, decimals, display scale such as KID ×10³) comes from
-:data:`occbench.metrics.METRIC_INFO`. The best value of each (metric, region) column within a dataset block
-is bold, compared as displayed (rounded), so ties all get bold; a column with fewer than two values gets none.
-Missing values print as "–". With ``ci=True`` each per-image metric shows ``mean ± half-width`` of its 95%
-confidence interval over images (normal approximation, 1.96·s/√n with the sample standard deviation);
-dataset-level metrics (FID, KID) have no per-image spread and show the value alone. Warnings (FID on too few
-images) go to footnotes under the table, never into the caption.
+Every fact about a metric (display name, direction, decimals, display scale such as KID ×10³, kind) comes from
+its registered record (:func:`occbench.metrics.metric_info`). The best value of each (metric, region) column
+within a dataset block is bold, compared as displayed (rounded), so ties all get bold; a column with fewer than
+two values gets none. Missing values print as "–". With ``ci=True`` each per-image metric shows
+``mean ± half-width`` of its 95% confidence interval over images (normal approximation, 1.96·s/√n with the
+sample standard deviation); dataset-level metrics (FID, KID) have no per-image spread and show the value alone.
+Warnings (FID on too few images) go to footnotes under the table, never into the caption.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ MISSING = "–"
 ARROWS = {"plain": {"higher": "↑", "lower": "↓"}, "latex": {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}}
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-_SUPERSCRIPT_LATEX = {"×10³": r"$\times 10^{3}$"}
 
 
 @dataclass
@@ -138,8 +138,8 @@ def header(metric: str, style: str = "plain") -> str:
     info = metric_info(metric)
     name = info.header()
     if style == "latex":
-        name = latex_escape(info.display) + ("" if info.scale == 1 else _SUPERSCRIPT_LATEX.get(
-            name[len(info.display):], ""))
+        name = latex_escape(info.display) + ("" if info.scale == 1 else
+                                             rf"$\times 10^{{{round(math.log10(info.scale))}}}$")
     return f"{name} {ARROWS['latex' if style == 'latex' else 'plain'][info.better]}"
 
 
