@@ -29,7 +29,7 @@ Run 'occbench COMMAND --help' for a command's options and examples; 'python -m o
 
 # Modules of occbench.cli, in the order their commands appear in --help. Each defines register(subparsers).
 COMMANDS = ("ls", "validate", "build_dataset", "build_occluders", "preview", "predict", "evaluate", "train",
-            "table", "plot", "edit")
+            "table", "compare", "plot", "report", "leaderboard", "reproduce", "edit")
 
 
 def build_parser() -> argparse.ArgumentParser:
