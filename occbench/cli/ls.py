@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("ls", help="list registered sources, generators, methods, recipes or shipped protocols",
-                            epilog="example: occbench ls methods")
-    parser.add_argument("what", choices=["sources", "generators", "methods", "recipes", "protocols"],
+    parser = sub.add_parser("ls", help="list registered sources, generators, methods, recipes, metrics or shipped "
+                                       "protocols", epilog="example: occbench ls methods")
+    parser.add_argument("what", choices=["sources", "generators", "methods", "recipes", "metrics", "protocols"],
                         help="recipes: the networks occbench train can train")
     parser.set_defaults(func=run)
