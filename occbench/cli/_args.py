@@ -61,3 +61,13 @@ def add_assets_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(*LEGACY_ASSET_FLAGS, dest="assets_dir", type=Path, action=_LegacyAssetsFlag,
                         help=argparse.SUPPRESS)
 
+
+def emit(text: str, out: Path | None) -> None:
+    """Write ``text`` to ``out`` (creating its folder) and print the path, or print ``text`` when there is no
+    ``out`` (the --out convention of the commands that render tables)."""
+    if out is None:
+        print(text, end="")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(out)

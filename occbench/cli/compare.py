@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from occbench.cli._args import positive_int
+from occbench.cli._args import emit, positive_int
 
 DEFAULT_REGIONS = ("whole", "hole")
 DEFAULT_MODES = ("composite",)
@@ -226,12 +226,7 @@ def run(args: argparse.Namespace) -> int:
         text = table[["table", *[c for c in table.columns if c != "table"]]].to_csv(index=False)
     else:
         text = render(means, pairs, dataset, _intro(runs, labels, scores, note, args), args)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(args.out)
-    else:
-        print(text, end="")
+    emit(text, args.out)
     return 0
 
 

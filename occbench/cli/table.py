@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from occbench.cli._args import emit
 from occbench.cli.plot import add_results_inputs
 
 DEFAULT_METRICS = ("psnr", "ssim", "ms_ssim", "lpips", "mae", "fid")
@@ -49,12 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.update:
         update_block(args.update, text, command="occbench table " + " ".join(str(p) for p in args.results))
         print(args.update)
-    elif args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-        print(args.out)
     else:
-        print(text, end="")
+        emit(text, args.out)
     return 0
 
 
