@@ -102,6 +102,16 @@ def test_help_and_listing_import_no_heavy_packages():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("command", [["table", "r"], ["compare", "a", "b"]])
+def test_bootstrap_arguments_are_checked_alike(command, capsys):
+    for flag, value, message in (("--resamples", "0", "Expected a whole number >= 1, but got 0"),
+                                 ("--seed", "-1", "Expected a whole number >= 0, but got '-1'"),
+                                 ("--seed", "1.5", "Expected a whole number >= 0, but got '1.5'")):
+        with pytest.raises(SystemExit):
+            main([*command, flag, value])
+        assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
 def test_count_arguments_reject_zero_and_negative(capsys):
     for argv in (["build-dataset", "demo-center", "--out", "x", "--limit", "-20"],
                  ["evaluate", "--method", "telea", "--data", "d", "--out", "o", "--batch-size", "0"],

@@ -17,8 +17,16 @@ from occbench.cli import table as table_cli
 from occbench.errors import OccbenchError
 from occbench.image_io import read_image, write_png
 from occbench.report.plot import figure_bins, figure_generators, figure_grid, plot_bins, plot_generators, plot_grid
-from occbench.report.results import aggregates_frame, bins_frame, generators_frame, load_results
-from occbench.report.table import build_table, to_csv, to_latex, to_markdown
+from occbench.report.results import (
+    aggregates_frame,
+    bins_frame,
+    generators_frame,
+    load_results,
+    read_scores,
+    row_keys,
+)
+from occbench.report.table import Bootstrap, build_table, to_csv, to_latex, to_markdown, with_intervals
+from occbench.stats import bootstrap_ci
 
 IDS = ["s0002", "s0000", "s0001"]
 SIZE = 16
@@ -32,6 +40,8 @@ VALUES = {
               ("lpips", "whole"): 0.12, ("lpips", "hole"): 0.20, ("fid", "whole"): 15.0},
 }
 BETTER = {"psnr": "higher", "ssim": "higher", "lpips": "lower", "fid": "lower"}
+SPREAD = {"psnr": (-1.5, 0.25, 1.25), "ssim": (-0.05, 0.01, 0.04), "lpips": (-0.02, 0.005, 0.015)}
+"""Per-image deviations from each mean in the runs' scores.csv (the values of IDS, in order; they sum to 0)."""
 PCONV = [("0.01-0.1", 0.01, 0.1), ("0.1-0.2", 0.1, 0.2), ("0.2-0.3", 0.2, 0.3)]
 
 
@@ -87,8 +97,35 @@ def runs(tmp_path: Path) -> list[Path]:
         for k, sample_id in enumerate(IDS):
             write_png(run / "pred" / f"{sample_id}.png", _image(100 * (j + 1) + k))
         (run / "results.json").write_text(json.dumps(_results(name, run, data, mask), indent=2))
+        _write_scores(run, name)
         folders.append(run)
     return folders
+
+
+def _write_scores(run: Path, name: str) -> None:
+    """scores.csv whose per-image means are the results' composite means (and the raw PSNR's 99)."""
+    rows = [(sample_id, metric, region, "composite", value + SPREAD[metric][k])
+            for (metric, region), value in VALUES[name].items() if metric != "fid" for k, sample_id in enumerate(IDS)]
+    rows += [(sample_id, "psnr", "whole", "raw", 99.0) for sample_id in IDS]
+    frame = pd.DataFrame(rows, columns=["id", "metric", "region", "mode", "value"])
+    frame.insert(1, "generator", "center")
+    frame.insert(2, "hole_ratio", 0.25)
+    frame.to_csv(run / "scores.csv", index=False)
+
+
+def _with_ci(table, runs: list[Path], bootstrap: Bootstrap | None = None):
+    """``table`` with intervals from the runs' scores.csv, as ``occbench table --ci`` adds them."""
+    loaded = load_results(runs)
+    scores = {key: read_scores(r, "test") for key, r in zip(row_keys(loaded), loaded)}
+    return with_intervals(table, scores, bootstrap or Bootstrap())
+
+
+def _interval(run: Path, metric: str, region: str, bootstrap: Bootstrap | None = None):
+    """``bootstrap_ci`` of one composite cell of a run's scores.csv, read independently of occbench.report."""
+    bootstrap = bootstrap or Bootstrap()
+    scores = pd.read_csv(run / "scores.csv")
+    cell = scores[(scores["metric"] == metric) & (scores["region"] == region) & (scores["mode"] == "composite")]
+    return bootstrap_ci(cell["value"].to_numpy(), 0.95, bootstrap.n_resamples, bootstrap.seed)
 
 
 @pytest.fixture
@@ -182,12 +219,61 @@ def test_table_values_bold_per_column_and_headers(frame):
         build_table(frame, metrics=["kid"])
 
 
-def test_confidence_intervals_follow_the_normal_approximation(frame):
-    text = to_markdown(build_table(frame, metrics=["psnr", "fid"], regions=["whole"], ci=True))
-    half = 1.959964 * 1.0 * (3 / 2) ** 0.5 / 3 ** 0.5  # std 1.0 (population) over 3 images
-    assert _row(text, "telea")[1] == f"25.00 ± {half:.2f}"
-    assert _row(text, "telea")[2] == "12.30"  # FID: no per-image spread
-    assert "mean ± 95% confidence interval over images" in text
+def test_confidence_intervals_are_the_bca_bootstrap_of_the_scores(frame, runs):
+    bootstrap = Bootstrap(n_resamples=500, seed=3)
+    table = _with_ci(build_table(frame, metrics=["psnr", "lpips", "fid"], regions=["whole"]), runs, bootstrap)
+    text = to_markdown(table)
+    for run, label in zip(runs, METHODS):
+        for metric in ("psnr", "lpips"):
+            ci = _interval(run, metric, "whole", bootstrap)
+            assert (table.lows.loc[("demo-center", label), (metric, "whole")],
+                    table.highs.loc[("demo-center", label), (metric, "whole")]) == (ci.low, ci.high)
+            assert ci.low < ci.mean < ci.high
+    ci = _interval(runs[0], "psnr", "whole", bootstrap)
+    assert _row(text, "telea")[1] == f"25.00 [{ci.low:.2f}, {ci.high:.2f}]"  # asymmetric: no ± half-width
+    assert _row(text, "telea")[3] == "12.30"  # FID: one value per image set, no interval
+    assert "mean [low, high]: 95% BCa bootstrap interval over images, 500 resamples, seed 3 (FID: one value per " \
+           "image set, no interval)" in text
+    assert "BCa" not in to_markdown(build_table(frame, metrics=["psnr"], regions=["whole"]))  # only with intervals
+    other = _with_ci(build_table(frame, metrics=["psnr"], regions=["whole"]), runs, Bootstrap(500, 4))
+    assert not other.lows.equals(table.lows[[("psnr", "whole")]])  # the seed matters
+
+
+def test_intervals_of_many_cells_equal_bootstrap_ci_cell_by_cell():
+    """Cells of different sizes (NaN scores of empty regions dropped), an undefined one, and a run without scores."""
+    rng = np.random.default_rng(0)
+    ids = [f"s{i:03d}" for i in range(40)]
+    scores, rows = [], []
+    for method in ("a", "b"):
+        for metric, region in (("psnr", "whole"), ("psnr", "hole"), ("ssim", "hole")):
+            values = rng.gamma(2.0, 3.0, len(ids))
+            if region == "hole":
+                values[: 7 if method == "a" else 3] = np.nan
+            if (method, metric) == ("b", "ssim"):
+                values[-1] = np.inf
+            scores += [{"id": i, "metric": metric, "region": region, "mode": "composite", "value": v, "run": method}
+                       for i, v in zip(ids, values)]
+            rows.append({"method": method, "protocol": "p", "metric": metric, "region": region, "mode": "composite",
+                         "value": np.nanmean(values), "std": 1.0, "count": 40, "better": "higher"})
+    rows.append({"method": "c", "protocol": "p", "metric": "psnr", "region": "whole", "mode": "composite",
+                 "value": 1.0, "std": 1.0, "count": 40, "better": "higher"})
+    scores = pd.DataFrame(scores)
+    table = build_table(pd.DataFrame(rows), metrics=["psnr", "ssim"], regions=["whole", "hole"])
+    table = with_intervals(table, {("p", m): scores[scores["run"] == m] for m in ("a", "b")}, Bootstrap(300, 5))
+    for method in ("a", "b"):
+        for column in (("psnr", "whole"), ("psnr", "hole"), ("ssim", "hole")):
+            cell = scores[(scores["run"] == method) & (scores["metric"] == column[0]) & (scores["region"] == column[1])]
+            ci = bootstrap_ci(cell["value"], 0.95, 300, 5)
+            got = (table.lows.loc[("p", method), column], table.highs.loc[("p", method), column])
+            assert got == (ci.low, ci.high) or (np.isnan(ci.low) and np.isnan(got).all()), (method, column)
+    assert np.isnan(table.lows.loc[("p", "b"), ("ssim", "hole")])  # an infinite score: undefined
+    assert _row(to_markdown(table), "b")[4] == "**inf [–, –]**"  # the best SSIM, bold
+    assert table.lows.loc[("p", "c")].isna().all() and _row(to_markdown(table), "c")[1] == "1.00 [–, –]"
+    stale = scores[(scores["run"] == "a") & (scores["region"] != "hole")]
+    with pytest.raises(OccbenchError, match="scores of a on p: Expected per-sample psnr scores in the hole region"):
+        with_intervals(table, {("p", "a"): stale})
+    with pytest.raises(OccbenchError, match=re.escape("scores of a on p: Expected one score per (id, metric")):
+        with_intervals(table, {("p", "a"): scores})  # both runs' scores as one
 
 
 def _second_dataset(runs: list[Path], tmp_path: Path) -> list[Path]:
@@ -201,6 +287,8 @@ def _second_dataset(runs: list[Path], tmp_path: Path) -> list[Path]:
         folder = tmp_path / f"nv_{name}"
         folder.mkdir()
         (folder / "results.json").write_text(json.dumps(data))
+        scores = pd.read_csv(run / "scores.csv")
+        scores.assign(value=scores["value"] - 1).to_csv(folder / "scores.csv", index=False)
         extra.append(folder)
     return extra
 
@@ -244,14 +332,18 @@ def test_latex_multicolumn_headers_ci_and_two_datasets(runs, tmp_path):
     import shutil
     import subprocess
 
-    frame = aggregates_frame(load_results([*runs, *_second_dataset(runs, tmp_path)]))
-    text = to_latex(build_table(frame, metrics=["psnr", "lpips", "fid"], regions=["whole", "hole"], ci=True))
+    loaded = [*runs, *_second_dataset(runs, tmp_path)]
+    frame = aggregates_frame(load_results(loaded))
+    text = to_latex(_with_ci(build_table(frame, metrics=["psnr", "lpips", "fid"], regions=["whole", "hole"]), loaded))
     _check_latex(text, 1 + 3 * 2)
     assert r"\multicolumn{2}{c}{PSNR $\uparrow$}" in text and r"\cmidrule(lr){2-3}" in text
     assert r"Method & whole & hole & whole & hole & whole & hole \\" in text
     assert r"\multicolumn{7}{l}{\textit{celebahq-nvidia-irregular-256}} \\" in text
     lama = next(line for line in text.splitlines() if line.startswith("lama"))
-    assert lama.startswith(r"lama\_big & \textbf{27.00 $\pm$ 1.39} & 19.50 $\pm$ 1.39") and "lama_big" not in text
+    whole, hole = _interval(runs[1], "psnr", "whole"), _interval(runs[1], "psnr", "hole")
+    assert lama.startswith(rf"lama\_big & \textbf{{27.00 [{whole.low:.2f}, {whole.high:.2f}]}} & "
+                           rf"19.50 [{hole.low:.2f}, {hole.high:.2f}]") and "lama_big" not in text
+    assert "95\\% BCa bootstrap interval over images, 2000 resamples, seed 0" in text
     assert r"\footnotesize" in text and "1. FID on demo-center rest on 3 images" in text
     if shutil.which("pdflatex"):
         document = tmp_path / "t.tex"
@@ -270,15 +362,23 @@ def test_kid_is_shown_times_a_thousand(frame):
     assert "kid_whole" in to_csv(build_table(rows, metrics=["kid"], regions=["whole"], methods=["telea"]))
 
 
-def test_csv_round_trips_numbers(frame):
-    back = pd.read_csv(io.StringIO(to_csv(build_table(frame, metrics=["psnr", "ssim", "fid"], ci=True))))
-    assert list(back.columns)[:5] == ["protocol", "method", "mode", "psnr_whole", "psnr_whole_ci95"]
+def test_csv_round_trips_numbers(frame, runs):
+    table = _with_ci(build_table(frame, metrics=["psnr", "ssim", "fid"]), runs, Bootstrap(400, 2))
+    back = pd.read_csv(io.StringIO(to_csv(table)))
+    assert list(back.columns)[:6] == ["protocol", "method", "mode", "psnr_whole", "psnr_whole_ci_low",
+                                      "psnr_whole_ci_high"]
+    assert back["ci_resamples"].eq(400).all() and back["ci_seed"].eq(2).all()
     back = back.set_index("method")
-    for name, label in zip(VALUES, METHODS):
+    for name, label, run in zip(VALUES, METHODS, runs):
         for (metric, region), value in VALUES[name].items():
             if metric in ("psnr", "ssim", "fid"):
                 assert back.loc[label, f"{metric}_{region}"] == value
-    assert back["fid_hole"].isna().all() and back["fid_whole_ci95"].isna().all()
+            if metric in ("psnr", "ssim"):
+                ci = _interval(run, metric, region, Bootstrap(400, 2))
+                assert tuple(back.loc[label, [f"{metric}_{region}_ci_low", f"{metric}_{region}_ci_high"]]) == (
+                    ci.low, ci.high)  # full precision
+    assert back["fid_hole"].isna().all() and back[["fid_whole_ci_low", "fid_whole_ci_high"]].isna().all().all()
+    assert "ci_low" not in to_csv(build_table(frame, metrics=["psnr"]))
 
 
 def _check_files(paths: list[Path]) -> None:
@@ -366,6 +466,28 @@ def test_cli_table_and_plot_end_to_end(runs, tmp_path, capsys):
     with pytest.raises(OccbenchError, match="format"):
         (runs[0] / "results.json").write_text("{}")
         _main(["table", str(runs[0])])
+
+
+def test_cli_table_ci_is_seeded_and_needs_scores(runs, capsys):
+    base = ["table", *map(str, runs), "--metrics", "psnr", "fid", "--no-progress"]
+    argv = [*base, "--ci", "--resamples", "300"]
+    assert _main([*argv, "--seed", "7"]) == 0
+    out = capsys.readouterr().out
+    ci = _interval(runs[0], "psnr", "hole", Bootstrap(300, 7))
+    assert _row(out, "telea")[2] == f"20.00 [{ci.low:.2f}, {ci.high:.2f}]"
+    assert "95% BCa bootstrap interval over images, 300 resamples, seed 7" in out
+    assert _main([*argv, "--seed", "7"]) == 0 and capsys.readouterr().out == out  # deterministic under --seed
+    assert _main([*argv, "--seed", "8"]) == 0 and capsys.readouterr().out != out
+    assert _main([*base, "--ci", "--format", "csv"]) == 0  # defaults: 2000 resamples, seed 0
+    back = pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("method")
+    assert back.loc["telea", "psnr_hole_ci_low"] == _interval(runs[0], "psnr", "hole").low
+    assert back["ci_resamples"].eq(2000).all() and back["ci_seed"].eq(0).all()
+    (runs[1] / "scores.csv").unlink()
+    with pytest.raises(OccbenchError, match=re.escape(f"{runs[1] / 'scores.csv'}: no such file; table --ci needs "
+                                                      "the per-sample scores (scores.csv)")):
+        _main(argv)
+    assert _main([*argv, "--methods", "telea"]) == 0  # only the rows shown need their scores
+    assert _main(base) == 0  # without --ci no scores are read
 
 
 def test_footnote_warns_when_fid_rests_on_few_samples():

@@ -88,6 +88,22 @@ def test_page_is_self_contained_with_every_table_grid_and_provenance(runs, page)
     assert 50_000 < len(text.encode()) < 1_500_000  # thumbnails are 128 px JPEGs
 
 
+def test_table_tooltips_are_the_bca_intervals_of_occbench_table_ci(runs, page):
+    """Each value's tooltip is its 95% BCa bootstrap interval (2000 resamples, seed 0) over the run's scores.csv."""
+    import pandas as pd
+
+    from occbench.stats import bootstrap_ci
+
+    text = page.read_text(encoding="utf-8")
+    assert "hover a value for its 95% BCa bootstrap interval over images, 2000 resamples, seed 0" in text
+    for run in ("R1", "R2"):
+        scores = pd.read_csv(runs / run / "scores.csv")
+        cell = scores.query("metric == 'psnr' and region == 'hole' and mode == 'composite'")["value"]
+        ci = bootstrap_ci(cell.to_numpy(), 0.95, 2000, 0)
+        assert f"title='95% BCa interval [{ci.low:.2f}, {ci.high:.2f}]'>" in text, run
+    assert "95% CI ±" not in text  # the normal approximation is gone from the tables
+
+
 def test_one_run_and_bad_metrics(runs, tmp_path, capsys):
     out = tmp_path / "one.html"
     assert main(["report", str(runs / "R1" / "results.json"), "--out", str(out), "--samples", "3",

@@ -14,7 +14,18 @@ from scipy import stats as sps
 
 from occbench.cli import main
 from occbench.results_schema import SCORE_COLUMNS
-from occbench.stats import ID, KEY, VALUE, bootstrap_ci, compare_scores, holm, metric_better, paired_test
+from occbench.stats import (
+    ID,
+    KEY,
+    VALUE,
+    bootstrap_ci,
+    bootstrap_cis,
+    compare_scores,
+    holm,
+    mean_intervals,
+    metric_better,
+    paired_test,
+)
 
 
 def test_columns_read_are_the_schema_columns():
@@ -66,6 +77,23 @@ def test_bootstrap_ci_drops_and_counts_nans():
     assert (constant.low, constant.high) == (pytest.approx(0.7), pytest.approx(0.7))
     infinite = bootstrap_ci([30.0, 31.0, np.inf])
     assert infinite.mean == np.inf and math.isnan(infinite.low)
+
+
+def test_bootstrap_cis_equal_bootstrap_ci_sample_by_sample():
+    """Samples of one size share the drawn indices; the intervals must still be exactly the one-at-a-time ones."""
+    rng = np.random.default_rng(3)
+    samples = [rng.gamma(2.0, 1.0, 40), rng.normal(size=40), np.r_[rng.normal(size=38), np.nan, np.nan],
+               rng.normal(size=7), [0.7] * 9, [1.0], [], [30.0, np.inf], rng.exponential(size=40)]
+    for seed in (0, 11, [1, 2]):
+        together = bootstrap_cis(samples, 0.9, n_resamples=700, seed=seed)
+        alone = [bootstrap_ci(x, 0.9, n_resamples=700, seed=seed) for x in samples]
+        assert [(c.n, c.nan_count, c.low, c.high) for c in together] == [(c.n, c.nan_count, c.low, c.high)
+                                                                         for c in alone]
+        assert np.array_equal([c.mean for c in together], [c.mean for c in alone], equal_nan=True)
+    with pytest.raises(TypeError, match="seed: Expected"):
+        bootstrap_cis(samples, seed=np.random.default_rng(0))
+    big = rng.normal(size=1500)  # several chunks of resamples
+    assert bootstrap_cis([big, big + 1], n_resamples=3000, seed=4)[1] == bootstrap_ci(big + 1, n_resamples=3000, seed=4)
 
 
 def test_bootstrap_ci_rejects_bad_settings():
@@ -177,6 +205,8 @@ def test_compare_scores_cells_equal_bootstrap_ci_whatever_is_selected():
     assert alone.iloc[0][["ci_low", "ci_high"]].tolist() == [ci.low, ci.high]
     assert means.iloc[1][["ci_low", "ci_high"]].tolist() == [ci.low, ci.high]
     assert metric_better("ssim") == "higher" and metric_better("lpips") == "lower"
+    one = mean_intervals(runs["y"], "y", seed=9, n_resamples=500)  # the same rows without the paired tests
+    pd.testing.assert_frame_equal(one, means[means["run"] == "y"].reset_index(drop=True))
 
 
 # ---- the command, on two real runs of the built-in demo source (no downloads) ----------------------------------
@@ -216,6 +246,23 @@ def test_compare_cli_on_two_real_runs(demo_runs, capsys):
     assert len(frame[frame["table"] == "pair"]) == 4 and frame["n_paired"].dropna().eq(8).all()
     assert main(["compare", str(telea), str(mean_fill), "--out", str(demo_runs / "out" / "c.md")]) == 0
     assert (demo_runs / "out" / "c.md").read_text().startswith("# occbench compare")
+
+
+def test_table_ci_prints_the_intervals_compare_prints(demo_runs, capsys):
+    telea, mean_fill = demo_runs / "telea", demo_runs / "mean-fill"
+    out = demo_runs / "out"
+    settings = ["--resamples", "400", "--seed", "5"]
+    assert main(["compare", str(telea), str(mean_fill), "--regions", "whole", "hole", "boundary", *settings,
+                 "--out", str(out / "means.csv")]) == 0
+    assert main(["table", str(telea), str(mean_fill), "--metrics", "psnr", "ssim", "--regions", "whole", "hole",
+                 "boundary", "--ci", *settings, "--format", "csv", "--out", str(out / "table.csv")]) == 0
+    capsys.readouterr()
+    means = pd.read_csv(out / "means.csv").query("table == 'mean'").set_index(["run", "metric", "region"])
+    table = pd.read_csv(out / "table.csv").set_index("method")
+    assert len(means) == 2 * 2 * 3
+    for (run, metric, region), row in means.iterrows():
+        assert table.loc[run, f"{metric}_{region}_ci_low"] == row["ci_low"]
+        assert table.loc[run, f"{metric}_{region}_ci_high"] == row["ci_high"]
 
 
 def test_compare_cli_refuses_different_data_and_shows_fid_kid(demo_runs, tmp_path, capsys):

@@ -38,6 +38,20 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_number(text: str) -> int:
+    """argparse type for ``--seed``: a whole number >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"Expected a whole number >= 0, but got {text!r}")
+    return int(text)
+
+
+def add_bootstrap(parser: argparse.ArgumentParser) -> None:
+    """``--resamples`` and ``--seed`` of the BCa bootstrap intervals over images (:mod:`occbench.stats`)."""
+    parser.add_argument("--resamples", type=positive_int, default=2000,
+                        help="bootstrap resamples of each interval (default 2000)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the bootstrap resampling (default 0)")
+
+
 LEGACY_ASSET_FLAGS = ("--mask-dir", "--occluder-dir", "--templates-dir")
 
 

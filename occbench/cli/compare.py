@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from occbench.cli._args import emit, positive_int
+from occbench.cli._args import add_bootstrap, emit
 
 DEFAULT_REGIONS = ("whole", "hole")
 DEFAULT_MODES = ("composite",)
@@ -31,35 +31,6 @@ def _fraction(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"Expected a number between 0 and 1 (e.g. 0.95), but got {text!r}")
     return value
-
-
-def _seed(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"Expected a whole number >= 0, but got {text!r}")
-    return int(text)
-
-
-def _read_scores(results: dict):
-    """The run's scores.csv beside its results.json, as a frame with string ids; errors name the file."""
-    import pandas as pd
-
-    from occbench.errors import OccbenchError
-    from occbench.report.results import SOURCE_KEY
-    from occbench.stats import ID, KEY, VALUE
-
-    path = Path(results[SOURCE_KEY]).parent / "scores.csv"
-    if not path.is_file():
-        raise OccbenchError(f"{path}: no such file; compare needs the per-sample scores `occbench evaluate` writes "
-                            "beside results.json")
-    try:
-        frame = pd.read_csv(path, dtype={ID: str}, keep_default_na=False, na_values={VALUE: [""]})
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise OccbenchError(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in (ID, *KEY, VALUE) if c not in frame.columns]
-    if missing:
-        raise OccbenchError(f"{path}: Expected columns {', '.join((ID, *KEY, VALUE))}, but got "
-                            f"{', '.join(map(str, frame.columns))}")
-    return frame
 
 
 def _check_same_data(runs: list[dict], allow: bool) -> str:
@@ -106,7 +77,7 @@ def _resolve_selection(scores: dict, runs: list[dict], args: argparse.Namespace)
     """Fill the default regions and modes (those of the defaults the runs have) and refuse a requested metric,
     region or mode that no run has, naming the files and what they have."""
     from occbench.errors import OccbenchError
-    from occbench.report.results import SOURCE_KEY
+    from occbench.report.results import scores_path
 
     for column, defaults in (("metric", None), ("region", DEFAULT_REGIONS), ("mode", DEFAULT_MODES)):
         present = set().union(*(set(frame[column]) for frame in scores.values()),
@@ -116,7 +87,7 @@ def _resolve_selection(scores: dict, runs: list[dict], args: argparse.Namespace)
             setattr(args, f"{column}s", [name for name in defaults if name in present] or sorted(present))
         unknown = [name for name in chosen or () if name not in present]
         if unknown:
-            files = ", ".join(str(Path(r[SOURCE_KEY]).parent / "scores.csv") for r in runs)
+            files = ", ".join(str(scores_path(r)) for r in runs)
             raise OccbenchError(f"--{column}s: {', '.join(unknown)} not in {files}. Available: "
                                 f"{', '.join(sorted(present)) or 'none'}")
 
@@ -200,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from occbench.errors import OccbenchError
-    from occbench.report.results import load_results
+    from occbench.report.results import load_results, read_scores
     from occbench.stats import compare_scores
 
     if len(args.runs) < 2:
@@ -208,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     runs = load_results(args.runs)
     note = _check_same_data(runs, args.allow_different_data)
     labels = _labels(runs)
-    scores = {label: _read_scores(results) for label, results in zip(labels, runs)}
+    scores = {label: read_scores(results, "compare") for label, results in zip(labels, runs)}
     _resolve_selection(scores, runs, args)
     better = {agg["metric"]: agg["better"] for results in runs for agg in results.get("aggregates") or []
               if agg.get("better") in ("higher", "lower")}
@@ -255,8 +226,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--modes", nargs="+", metavar="MODE",
                         help="output modes to show: composite, raw (default: composite)")
     parser.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--resamples", type=positive_int, default=2000, help="bootstrap resamples (default 2000)")
-    parser.add_argument("--seed", type=_seed, default=0, help="seed of the bootstrap resampling (default 0)")
+    add_bootstrap(parser)
     parser.add_argument("--test", choices=("wilcoxon", "bootstrap"), default="wilcoxon",
                         help="paired test: wilcoxon (signed-rank, scipy) or bootstrap (paired, shifted null); "
                              "default wilcoxon")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from occbench.cli._args import emit
+from occbench.cli._args import add_bootstrap, add_progress, emit
 from occbench.cli.plot import add_results_inputs
 
 DEFAULT_METRICS = ("psnr", "ssim", "ms_ssim", "lpips", "mae", "fid")
@@ -15,6 +15,11 @@ EPILOG = """examples:
   occbench table runs/telea runs/lama --metrics psnr ssim lpips fid --regions whole hole --format latex --out t1.tex
   occbench table runs/*/results.json --regions zero_outside --mode raw --format csv --out table.csv
   occbench table runs/c256/* runs/nv/* --ci --rename telea=Telea --rename mcsam="M-CSAM" --format latex
+  occbench table runs/c256/* --metrics psnr lpips --ci --resamples 5000 --seed 1 --format csv --out ci.csv
+
+--ci: each per-image mean as "mean [low, high]", its 95% BCa bootstrap interval over images from the run's
+scores.csv (seeded: --resamples, --seed), the same numbers `occbench compare` prints; FID/KID show the value
+alone. CSV: <metric>_<region>_ci_low / _ci_high columns. See occbench/stats.py.
 """
 
 
@@ -33,10 +38,11 @@ def renames(pairs: list[str]) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from occbench.errors import OccbenchError
-    from occbench.report.results import aggregates_frame, load_results
-    from occbench.report.table import RENDERERS, build_table, update_block
+    from occbench.report.results import aggregates_frame, load_results, read_scores, row_keys
+    from occbench.report.table import RENDERERS, Bootstrap, build_table, update_block, with_intervals
 
-    frame = aggregates_frame(load_results(args.results), renames(args.rename))
+    runs, rename = load_results(args.results), renames(args.rename)
+    frame = aggregates_frame(runs, rename)
     metrics = args.metrics
     if not metrics:
         present = set(frame.loc[(frame["mode"] == args.mode) & frame["region"].isin(args.regions), "metric"])
@@ -45,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
             raise OccbenchError(f"none of {', '.join(DEFAULT_METRICS)} in the results for regions "
                                 f"{', '.join(args.regions)} in {args.mode!r} mode; choose --metrics")
     table = build_table(frame, metrics=metrics, regions=args.regions, mode=args.mode, methods=args.methods,
-                        protocols=args.protocol, ci=args.ci)
+                        protocols=args.protocol)
+    if args.ci:
+        shown = set(table.values.index)
+        scores = {key: read_scores(results, "table --ci") for key, results in zip(row_keys(runs, rename), runs)
+                  if key in shown}
+        table = with_intervals(table, scores, Bootstrap(args.resamples, args.seed), progress=not args.no_progress)
     text = RENDERERS[args.format](table)
     if args.update:
         update_block(args.update, text, command="occbench table " + " ".join(str(p) for p in args.results))
@@ -72,12 +83,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                         help="display NEW for the label or method name OLD (repeatable; see also evaluate --name)")
     parser.add_argument("--ci", action="store_true",
-                        help="show mean ± half-width of the 95%% confidence interval over images")
+                        help="show each per-image mean as 'mean [low, high]', its 95%% BCa bootstrap interval over "
+                             "images from the run's scores.csv (as occbench compare); FID/KID: value alone")
+    add_bootstrap(parser)
     parser.add_argument("--format", default="md", choices=FORMATS,
                         help="md (pipe table), latex (booktabs, multicolumn headers) or csv (numeric, "
-                             "<metric>_<region> columns)")
+                             "<metric>_<region> columns; with --ci also <metric>_<region>_ci_low/_ci_high)")
     parser.add_argument("--out", type=Path, help="write to this file instead of stdout")
     parser.add_argument("--update", type=Path, metavar="MARKDOWN",
                         help="replace the block between '<!-- occbench:results -->' and '<!-- /occbench:results -->' "
                              "in this file (e.g. a method README) with the table")
+    add_progress(parser)
     parser.set_defaults(func=run)

@@ -2,7 +2,8 @@
 
 The page makes no network request: CSS and JavaScript are inline, figures are matplotlib PNGs and thumbnails
 JPEG (masks PNG) as ``data:`` URIs. Tables are :func:`occbench.report.table.build_table`'s (the whole/hole table
-is exactly ``occbench table``'s; the report adds the raw-output and remaining-region tables); figures are
+is exactly ``occbench table --ci``'s, its interval in each value's tooltip: 95% BCa bootstrap, 2000 resamples,
+seed 0, for runs with a scores.csv; the report adds the raw-output and remaining-region tables); figures are
 :mod:`occbench.report.plot`'s. Per-occluder-category bars (manifest parameters ``category``, ``kind``,
 ``mask_type``) average each run's per-sample scores (scores.csv) over that category's samples, NaNs excluded.
 The grid embeds, per dataset, the first ``samples`` ids plus each method's ``samples`` best and worst by one
@@ -33,10 +34,22 @@ from occbench.report.results import (
     generators_frame,
     load_results,
     method_labels,
+    row_keys,
     run_name,
+    scores_path,
 )
-from occbench.report.table import MISSING, Table, best_cells, build_table, caption, header
-from occbench.results_schema import BIN_SCHEMES, SCORE_COLUMNS
+from occbench.report.results import read_scores as read_run_scores
+from occbench.report.table import (
+    MISSING,
+    Table,
+    best_cells,
+    build_table,
+    caption,
+    fmt_value,
+    header,
+    with_intervals,
+)
+from occbench.results_schema import BIN_SCHEMES
 
 THUMB_PX = 128  # longest side of a grid thumbnail
 JPEG_QUALITY = 80
@@ -101,7 +114,8 @@ def group_by_dataset(runs: list[dict], allow_different: bool = False) -> list[li
 
 
 def table_html(table: Table) -> str:
-    """An HTML version of ``occbench table``'s Markdown: best per dataset in bold, 95% CI in each cell's tooltip."""
+    """An HTML version of ``occbench table``'s Markdown: best per dataset in bold, the interval (when the table
+    has them) in each cell's tooltip."""
     best = best_cells(table)
     multi = len(table.regions) > 1
     head = "<tr><th rowspan='2'>Method</th>" if multi else "<tr><th>Method</th>"
@@ -116,20 +130,21 @@ def table_html(table: Table) -> str:
         for key in table.values.loc[[protocol]].index:
             cells = [f"<td>{_e(key[1])}</td>"]
             for column in table.values.columns:
-                info, value = metric_info(column[0]), table.values.loc[key, column]
+                value, metric = table.values.loc[key, column], column[0]
                 if pd.isna(value):
                     cells.append(f"<td>{MISSING}</td>")
                     continue
-                text = f"{value * info.scale:.{info.decimals}f}"
-                half = table.half_widths.loc[key, column]
-                tip = "" if pd.isna(half) else f" title='95% CI ± {half * info.scale:.{info.decimals}f}'"
+                text = fmt_value(value, metric)
+                low, high = table.lows.loc[key, column], table.highs.loc[key, column]
+                tip = "" if pd.isna(low) or pd.isna(high) else (
+                    f" title='95% BCa interval [{fmt_value(low, metric)}, {fmt_value(high, metric)}]'")
                 text = f"<strong>{text}</strong>" if best.loc[key, column] else text
                 cells.append(f"<td{tip}>{text}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
     notes = "".join(f"<li>{_e(note)}</li>" for note in table.notes)
     return (f"<div class='scroll'><table class='results'><thead>{head}</thead><tbody>{''.join(body)}</tbody>"
-            f"</table></div><p class='caption'>{_e(caption(table))}</p>" + (f"<ol class='note'>{notes}</ol>"
-                                                                           if notes else ""))
+            f"</table></div><p class='caption'>{_e(caption(table, 'hover a value for its'))}</p>"
+            + (f"<ol class='note'>{notes}</ol>" if notes else ""))
 
 
 def _ordered_metrics(names: Sequence[str]) -> list[str]:
@@ -138,9 +153,11 @@ def _ordered_metrics(names: Sequence[str]) -> list[str]:
     return [m for m in dict.fromkeys(order) if m in present]
 
 
-def report_tables(frame: pd.DataFrame) -> list[tuple[str, Table]]:
+def report_tables(frame: pd.DataFrame, scores: dict[tuple[str, str], pd.DataFrame] | None = None
+                  ) -> list[tuple[str, Table]]:
     """Per output mode: the whole/hole table (``occbench table``'s, with every metric present), then the other
-    regions present; a (mode, regions) pair without values is left out."""
+    regions present; a (mode, regions) pair without values is left out. ``scores``: per-sample scores by row
+    (protocol, method label), for the intervals (:func:`occbench.report.table.with_intervals`, default settings)."""
     tables = []
     for mode in ("composite", "raw"):
         for regions in TABLE_REGIONS:
@@ -149,7 +166,8 @@ def report_tables(frame: pd.DataFrame) -> list[tuple[str, Table]]:
             if shown:
                 table = build_table(frame, metrics=_ordered_metrics(rows["metric"].unique()), regions=shown,
                                     mode=mode)
-                tables.append((f"{mode} outputs, {', '.join(shown)}", table))
+                tables.append((f"{mode} outputs, {', '.join(shown)}",
+                               with_intervals(table, scores) if scores else table))
     return tables
 
 
@@ -189,17 +207,9 @@ def bin_figures(runs: list[dict], metric: str, mode: str) -> str:
 
 
 def read_scores(results: dict) -> pd.DataFrame | None:
-    """The run's scores.csv (next to its results.json), or None when it is missing."""
-    source = results.get(SOURCE_KEY)
-    path = Path(source).parent / "scores.csv" if source else None
-    if path is None or not path.is_file():
-        return None
-    scores = pd.read_csv(path, dtype={"id": str, "generator": str})
-    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
-    if missing:
-        raise OccbenchError(f"{path}: Expected columns {', '.join(SCORE_COLUMNS)}, but {', '.join(missing)} missing")
-    scores["value"] = pd.to_numeric(scores["value"], errors="coerce")
-    return scores
+    """The run's scores.csv (:func:`occbench.report.results.read_scores`), or None when it is missing."""
+    path = scores_path(results)
+    return read_run_scores(results, "report") if path is not None and path.is_file() else None
 
 
 def dataset_folder(results: dict, data: Path | None) -> Path | None:
@@ -454,7 +464,8 @@ def render_report(runs: list[dict], *, samples: int = 8, metric: str = "psnr", r
         f"<td>{_e(r['method'].get('mask', ''))}</td><td>{_e(r['dataset'].get('protocol'))}</td>"
         f"<td>{_e(r['dataset'].get('samples', ''))}</td><td>{_e(len(r.get('warnings') or []))}</td></tr>"
         for i, (label, r) in enumerate(zip(labels, runs)))
-    tables = "".join(f"<h3>{_e(name)}</h3>{table_html(table)}" for name, table in report_tables(frame))
+    scores = {key: found for key, results in zip(row_keys(runs), runs) if (found := read_scores(results)) is not None}
+    tables = "".join(f"<h3>{_e(name)}</h3>{table_html(table)}" for name, table in report_tables(frame, scores))
     grids = "".join(
         (f"<h3>Dataset {g + 1}: {_e(runs[group[0]]['dataset'].get('protocol'))}</h3>" if len(groups) > 1 else "")
         + grid_html(runs, labels, group, folders[g], params.get(g), number=g, samples=samples, metric=metric,

@@ -4,7 +4,11 @@ Figures are built on matplotlib's Agg canvas without pyplot (no global state, no
 writes ``<out>.png`` (150 dpi) and ``<out>.pdf`` and returns both paths. ``figure_*`` return the Figure itself.
 A method keeps its colour in every figure of a run set (colours follow the order of the runs as given, not
 the rows a figure happens to show). Bin curves carry 95 % confidence intervals as error bars and the number
-of images under each bin; bins with fewer than :data:`MIN_BIN_COUNT` images are drawn hollow and noted.
+of images under each bin; bins with fewer than :data:`MIN_BIN_COUNT` images are drawn hollow and noted. Their
+error bars are the normal approximation (1.96·s/√n from the bins' std and count in results.json,
+:func:`occbench.report.results.ci95_half_width`), not the BCa bootstrap of ``occbench table --ci`` and
+``compare``: a figure is drawn from results.json alone (no scores.csv needed) and instantly, where a bootstrap would
+read every run's per-sample scores and resample each bin × method.
 """
 
 from __future__ import annotations
@@ -82,7 +86,8 @@ def _bin_tick(name: str, counts: pd.Series) -> str:
 
 def figure_bins(frame_bins: pd.DataFrame, *, metric: str, region: str, mode: str,
                 protocol: str | list[str] | None = None) -> Figure:
-    """Metric vs hole-ratio bin: one line per method with 95 % CI error bars; images per bin under its tick."""
+    """Metric vs hole-ratio bin: one line per method with 95 % CI error bars (normal approximation from
+    results.json, module docstring); images per bin under its tick."""
     colors = method_colors(frame_bins["method"])
     rows = _select(frame_bins, metric, region, mode, protocol)
     bins = rows.drop_duplicates("bin").sort_values(["lo", "hi"])["bin"].tolist()
@@ -109,7 +114,7 @@ def figure_bins(frame_bins: pd.DataFrame, *, metric: str, region: str, mode: str
     ax.set_xlabel(f"hole-to-image ratio ({rows['scheme'].iloc[0]} bins); n = images per bin" + (note if small else ""),
                   fontsize=9)
     ax.set_ylabel(axis_label(metric))
-    ax.set_title(_title(region, mode, rows) + "; error bars: 95% CI", fontsize=9)
+    ax.set_title(_title(region, mode, rows) + "; error bars: 95% CI (normal approx.)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.margins(x=0.08, y=0.12)
     ax.legend(fontsize=8)

@@ -21,6 +21,7 @@ BIN_COLUMNS = ["method", "protocol", "scheme", "bin", "lo", "hi", "metric", "reg
                "count"]
 GENERATOR_COLUMNS = ["method", "protocol", "generator", "metric", "region", "mode", "value", "count"]
 SOURCE_KEY = "_source"  # added by load_results: the results.json path the dict was read from
+SCORES_FILE = "scores.csv"  # the per-sample scores `occbench evaluate` writes beside results.json
 
 
 def _read_one(path: Path) -> dict:
@@ -51,6 +52,34 @@ def run_name(results: dict, index: int) -> str:
     """The run folder name (the results file's parent), or ``#index`` for results not read from disk."""
     source = results.get(SOURCE_KEY)
     return Path(source).parent.name if source else f"#{index + 1}"
+
+
+def scores_path(results: dict) -> Path | None:
+    """The run's scores.csv (beside its results.json; it may not exist), or None for results not read from disk."""
+    source = results.get(SOURCE_KEY)
+    return Path(source).parent / SCORES_FILE if source else None
+
+
+def read_scores(results: dict, needed_by: str) -> pd.DataFrame:
+    """The run's per-sample scores (scores.csv beside its results.json, docs/results.md) with string ids and float
+    values (NaN where empty); errors name the file and what ``needed_by`` (the command reading it) expected."""
+    from occbench.stats import ID, KEY, VALUE
+
+    path = scores_path(results)
+    if path is None or not path.is_file():
+        where = f"{path}: no such file" if path else f"results of {results['method']['name']!r} have no file"
+        raise OccbenchError(f"{where}; {needed_by} needs the per-sample scores (scores.csv) that `occbench evaluate` "
+                            "writes beside results.json")
+    try:
+        frame = pd.read_csv(path, dtype={ID: str}, keep_default_na=False, na_values={VALUE: [""]})
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise OccbenchError(f"{path}: not a readable CSV ({exc})") from None
+    missing = [c for c in (ID, *KEY, VALUE) if c not in frame.columns]
+    if missing:
+        raise OccbenchError(f"{path}: Expected columns {', '.join((ID, *KEY, VALUE))}, but got "
+                            f"{', '.join(map(str, frame.columns))}")
+    frame[VALUE] = pd.to_numeric(frame[VALUE], errors="coerce")
+    return frame
 
 
 def method_labels(runs: list[dict], rename: dict[str, str] | None = None) -> list[str]:
@@ -88,6 +117,11 @@ def _better(metric: str, given: object) -> str:
 
 def _protocol(results: dict) -> str:
     return str(results["dataset"].get("protocol") or "")
+
+
+def row_keys(runs: list[dict], rename: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Each run's row in a table: (dataset protocol, method label as :func:`method_labels` makes it)."""
+    return list(zip(map(_protocol, runs), method_labels(runs, rename)))
 
 
 def aggregates_frame(runs: list[dict], rename: dict[str, str] | None = None) -> pd.DataFrame:
@@ -143,8 +177,10 @@ def generators_frame(runs: list[dict], rename: dict[str, str] | None = None) -> 
 
 
 def ci95_half_width(std: float, count: float) -> float:
-    """Half-width of the 95 % confidence interval of a mean over ``count`` images whose population standard
-    deviation (as results store it) is ``std``: 1.96·s/√n with the sample deviation s (normal approximation)."""
+    """Half-width of the normal-approximation 95 % confidence interval of a mean over ``count`` images whose
+    population standard deviation (as results store it) is ``std``: 1.96·s/√n with the sample deviation s. Only
+    for the bin plots, which read results.json alone; tables and ``occbench compare`` use the BCa bootstrap over
+    the per-image scores (:mod:`occbench.stats`)."""
     if count is None or pd.isna(count) or count < 2 or std is None or pd.isna(std):
         return float("nan")
     return 1.959964 * float(std) * (count / (count - 1)) ** 0.5 / count ** 0.5

@@ -3,9 +3,11 @@
 Every fact about a metric (display name, direction, decimals, display scale such as KID ×10³, kind) comes from
 its registered record (:func:`occbench.metrics.metric_info`). The best value of each (metric, region) column
 within a dataset block is bold, compared as displayed (rounded), so ties all get bold; a column with fewer than
-two values gets none. Missing values print as "–". With ``ci=True`` each per-image metric shows
-``mean ± half-width`` of its 95% confidence interval over images (normal approximation, 1.96·s/√n with the
-sample standard deviation); dataset-level metrics (FID, KID) have no per-image spread and show the value alone.
+two values gets none. Missing values print as "–". A table from :func:`with_intervals` shows each per-image
+metric as ``mean [low, high]``: the 95% BCa bootstrap interval of the mean over images, computed from the run's
+per-sample scores (scores.csv) exactly as ``occbench compare`` does (:func:`occbench.stats.mean_intervals`,
+seeded; the caption states resamples and seed); "[–, –]" where it is undefined (fewer than two images, an
+infinite score). Dataset-level metrics (FID, KID) have no per-image spread and show the value alone.
 Warnings (FID on too few images) go to footnotes under the table, never into the caption.
 """
 
@@ -13,8 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -22,25 +24,37 @@ import pandas as pd
 from occbench.errors import OccbenchError
 from occbench.image_io import write_atomic
 from occbench.metrics import MIN_SAMPLES_FID, metric_info
-from occbench.report.results import ci95_half_width, select_methods
+from occbench.report.results import select_methods
 
 MISSING = "–"
+CONFIDENCE = 0.95  # level of a table's intervals
 ARROWS = {"plain": {"higher": "↑", "lower": "↓"}, "latex": {"higher": r"$\uparrow$", "lower": r"$\downarrow$"}}
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                   "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 
 
+@dataclass(frozen=True)
+class Bootstrap:
+    """Settings of a table's intervals: 95% BCa bootstrap of the mean over images (:mod:`occbench.stats`),
+    ``n_resamples`` resamples drawn from ``numpy.random.default_rng(seed)``."""
+
+    n_resamples: int = 2000
+    seed: int = 0
+
+
 @dataclass
 class Table:
-    """Numbers of a table: ``values`` / ``half_widths`` indexed by (protocol, method) rows and (metric, region)
-    columns, the better direction of each metric, and footnotes."""
+    """Numbers of a table: ``values`` and interval bounds ``lows`` / ``highs`` (NaN where none) indexed by
+    (protocol, method) rows and (metric, region) columns, the bootstrap settings when it has intervals (``ci``),
+    and footnotes."""
 
     values: pd.DataFrame
-    half_widths: pd.DataFrame
+    lows: pd.DataFrame
+    highs: pd.DataFrame
     metrics: tuple[str, ...]
     regions: tuple[str, ...]
     mode: str
-    ci: bool
+    ci: Bootstrap | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -50,8 +64,9 @@ class Table:
 
 def build_table(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequence[str] = ("whole", "hole"),
                 mode: str = "composite", methods: Sequence[str] | None = None,
-                protocols: Sequence[str] | None = None, ci: bool = False) -> Table:
-    """Select and arrange the aggregates of ``frame`` (from :func:`occbench.report.results.aggregates_frame`)."""
+                protocols: Sequence[str] | None = None) -> Table:
+    """Select and arrange the aggregates of ``frame`` (from :func:`occbench.report.results.aggregates_frame`);
+    no intervals (:func:`with_intervals` adds them)."""
     if not metrics or not regions:
         raise OccbenchError("a table needs at least one metric and one region")
     present = list(dict.fromkeys(frame["protocol"].dropna()))
@@ -75,16 +90,49 @@ def build_table(frame: pd.DataFrame, *, metrics: Sequence[str], regions: Sequenc
                                       names=["protocol", "method"])
     columns = pd.MultiIndex.from_tuples([(m, r) for m in metrics for r in regions], names=["metric", "region"])
     values = pd.DataFrame(index=index, columns=columns, dtype=float)
-    half = values.copy()
     for row in rows.itertuples(index=False):
         key = (row.protocol, row.method)
         if (row.metric, row.region) in columns and key in index:
             values.loc[key, (row.metric, row.region)] = row.value
-            if metric_info(row.metric).kind == "image":
-                half.loc[key, (row.metric, row.region)] = ci95_half_width(row.std, row.count)
-    table = Table(values, half, tuple(metrics), tuple(regions), mode, ci)
+    no_bounds = pd.DataFrame(math.nan, index=index, columns=columns)
+    table = Table(values, no_bounds, no_bounds.copy(), tuple(metrics), tuple(regions), mode)
     table.notes += _sample_notes(rows, metrics)
     return table
+
+
+def with_intervals(table: Table, scores: Mapping[tuple[str, str], pd.DataFrame], bootstrap: Bootstrap = Bootstrap(),
+                   *, progress: bool = False) -> Table:
+    """``table`` with the 95% BCa interval of every per-image cell, from its row's per-sample scores.
+
+    ``scores``: scores.csv frames (:func:`occbench.report.results.read_scores`) by row, (protocol, method label);
+    a row without one gets no intervals, nor do dataset-level metrics (FID, KID). Each interval is exactly
+    ``occbench.stats.bootstrap_ci(the cell's scores, 0.95, bootstrap.n_resamples, bootstrap.seed)``, as
+    ``occbench compare`` prints it. A cell whose value results.json has but its scores.csv lacks is an error.
+    ``progress``: a bar on stderr (per row) when it takes more than a second.
+    """
+    from tqdm import tqdm
+
+    from occbench.stats import METRIC, REGION, mean_intervals
+
+    lows, highs = table.lows.copy(), table.highs.copy()
+    shown = [column for column in table.values.columns if metric_info(column[0]).kind == "image"]
+    metrics = list(dict.fromkeys(metric for metric, _ in shown))
+    keys = [key for key in table.values.index if key in scores]
+    for key in tqdm(keys, desc="bootstrap intervals", unit="run", disable=not progress or not shown, delay=1):
+        source = f"scores of {key[1]} on {key[0]}"
+        try:
+            means = mean_intervals(scores[key], source, metrics=metrics, regions=table.regions, modes=[table.mode],
+                                   confidence=CONFIDENCE, n_resamples=bootstrap.n_resamples, seed=bootstrap.seed)
+        except ValueError as exc:
+            raise OccbenchError(str(exc)) from None
+        means = means.set_index([METRIC, REGION])
+        for column in shown:
+            if column in means.index:
+                lows.loc[key, column], highs.loc[key, column] = means.loc[column, ["ci_low", "ci_high"]]
+            elif not pd.isna(table.values.loc[key, column]):
+                raise OccbenchError(f"{source}: Expected per-sample {column[0]} scores in the {column[1]} region "
+                                    f"({table.mode} outputs), as results.json has, but got none (stale scores.csv?)")
+    return replace(table, lows=lows, highs=highs, ci=bootstrap)
 
 
 def _sample_notes(rows: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
@@ -99,7 +147,8 @@ def _sample_notes(rows: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
     return notes
 
 
-def _fmt(value: float, metric: str) -> str:
+def fmt_value(value: float, metric: str) -> str:
+    """``value`` as the tables display it: the metric's scale (KID ×10³) and decimals."""
     info = metric_info(metric)
     return f"{value * info.scale:.{info.decimals}f}"
 
@@ -120,14 +169,15 @@ def best_cells(table: Table) -> pd.DataFrame:
 
 
 def _cell(table: Table, key: tuple, column: tuple, bold: bool, style: str) -> str:
+    missing = "--" if style == "latex" else MISSING
     value = table.values.loc[key, column]
     if pd.isna(value):
-        return "--" if style == "latex" else MISSING
-    text = _fmt(value, column[0])
-    half = table.half_widths.loc[key, column]
-    if table.ci and not pd.isna(half):
-        spread = _fmt(half, column[0])
-        text = f"{text} $\\pm$ {spread}" if style == "latex" else f"{text} ± {spread}"
+        return missing
+    text = fmt_value(value, column[0])
+    if table.ci and metric_info(column[0]).kind == "image":
+        low, high = (table.lows.loc[key, column], table.highs.loc[key, column])
+        bounds = [missing if pd.isna(bound) else fmt_value(bound, column[0]) for bound in (low, high)]
+        text = f"{text} [{bounds[0]}, {bounds[1]}]"
     if bold:
         return f"\\textbf{{{text}}}" if style == "latex" else f"**{text}**"
     return text
@@ -143,10 +193,16 @@ def header(metric: str, style: str = "plain") -> str:
     return f"{name} {ARROWS['latex' if style == 'latex' else 'plain'][info.better]}"
 
 
-def caption(table: Table) -> str:
-    """E.g. "whole and hole regions, composite outputs; mean ± 95% CI over images; best in bold"."""
+def caption(table: Table, shown_as: str = "mean [low, high]:") -> str:
+    """E.g. "whole and hole regions, composite outputs; mean [low, high]: 95% BCa bootstrap interval over images,
+    2000 resamples, seed 0; best per dataset in bold" (``shown_as`` says where the intervals are)."""
     regions = " and ".join(table.regions) + (" regions" if len(table.regions) > 1 else " region")
-    spread = "; mean ± 95% confidence interval over images" if table.ci else ""
+    spread = ""
+    if table.ci:
+        spread = (f"; {shown_as} {CONFIDENCE:.0%} BCa bootstrap interval over images, {table.ci.n_resamples} "
+                  f"resamples, seed {table.ci.seed}")
+        whole_set = [metric_info(m).display for m in table.metrics if metric_info(m).kind != "image"]
+        spread += f" ({'/'.join(whole_set)}: one value per image set, no interval)" if whole_set else ""
     return f"{regions}, {table.mode} outputs{spread}; best per dataset in bold"
 
 
@@ -204,13 +260,17 @@ def to_latex(table: Table, label: str = "tab:occbench") -> str:
 
 def to_csv(table: Table) -> str:
     """Numeric wide CSV: protocol, method, mode, one ``<metric>_<region>`` column each (results' own units: KID
-    unscaled), and ``<metric>_<region>_ci95`` half-widths when the table has CIs; full precision."""
+    unscaled), and when the table has intervals ``<metric>_<region>_ci_low`` / ``_ci_high`` (95% BCa bounds, empty
+    for FID/KID) after each, then ``ci_resamples`` and ``ci_seed``; full precision."""
     wide = pd.DataFrame({"protocol": table.values.index.get_level_values(0),
                          "method": table.values.index.get_level_values(1), "mode": table.mode})
     for metric, region in table.values.columns:
         wide[f"{metric}_{region}"] = table.values[(metric, region)].to_numpy()
         if table.ci:
-            wide[f"{metric}_{region}_ci95"] = table.half_widths[(metric, region)].to_numpy()
+            wide[f"{metric}_{region}_ci_low"] = table.lows[(metric, region)].to_numpy()
+            wide[f"{metric}_{region}_ci_high"] = table.highs[(metric, region)].to_numpy()
+    if table.ci:
+        wide["ci_resamples"], wide["ci_seed"] = table.ci.n_resamples, table.ci.seed
     return wide.to_csv(index=False, lineterminator="\n")
 
 
