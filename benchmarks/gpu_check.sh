@@ -4,7 +4,7 @@
 #      the built-in labelled toyfaces drawings, the others on the demo photographs);
 #   2. trains the same under torchrun --nproc-per-node 1 (the DDP path);
 #   3. evaluates each checkpoint on the GPU (mask given; M-CSAM also with its segmenter, mask predicted; SGIN
-#      as its full three-stage pipeline, mask and semantics predicted);
+#      as its full three-stage pipeline, mask and semantics predicted; FGI also under torchrun, compared);
 # then prints, per method: step time, training images/s, peak GPU memory, evaluation images/s.
 #
 #   bash benchmarks/gpu_check.sh                               # on a CUDA machine
@@ -60,6 +60,24 @@ fi
 if has fgi; then
   "${OCC[@]}" evaluate --method fgi --checkpoint "$OUT/fgi/checkpoints/last.pt" --data "$OUT/data" \
     --out "$OUT/eval-fgi" "${EVAL_FLAGS[@]}"
+fi
+if has fgi; then  # the torchrun evaluation path (NCCL, one process): its values must equal the plain run's
+  "$PY" -m torch.distributed.run --standalone --nproc-per-node 1 -m occbench evaluate --method fgi \
+    --checkpoint "$OUT/fgi/checkpoints/last.pt" --data "$OUT/data" --out "$OUT/eval-fgi-torchrun" "${EVAL_FLAGS[@]}"
+  "$PY" - "$OUT" <<'EOF'
+import json, sys
+from pathlib import Path
+
+def values(name):
+    results = json.loads((Path(sys.argv[1]) / name / "results.json").read_text())
+    rows = [(r, r["mean"]) for r in results["aggregates"]] + [(r, r["value"]) for r in results["dataset_metrics"]]
+    return {(r["metric"], r["region"], r["mode"]): v for r, v in rows if isinstance(v, float)}, results
+
+(plain, _), (torchrun, results) = values("eval-fgi"), values("eval-fgi-torchrun")
+worst = max(abs(plain[key] - torchrun[key]) for key in plain)
+print(f"torchrun evaluate {results['provenance']['processes']}: {len(plain)} values, largest difference "
+      f"from the plain run {worst:.2e}")
+EOF
 fi
 if has sgin && has sgin-detector && has sgin-parser; then
   "${OCC[@]}" evaluate --method sgin --checkpoint "$OUT/sgin/checkpoints/last.pt" --mask predicted \

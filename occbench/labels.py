@@ -2,18 +2,19 @@
 
 A **label scheme** (:class:`LabelScheme`) says what the pixel values of a label map mean: class names
 (index = pixel value), the value meaning "no label" (``ignore``), a colour per class, the classes a horizontal
-flip swaps, and which classes are the foreground (faces only). Schemes are looked up by name
+flip swaps, which classes are the foreground (faces only) and which classes make up each face part
+(:data:`FACE_PARTS`, faces only: the ``hole_<part>`` metric regions). Schemes are looked up by name
 (:func:`get_scheme`); a built dataset records its scheme in ``dataset.json`` (:func:`dataset_scheme`).
 
-=================  =======================================================================  ======  ==========
-scheme             classes                                                                  ignore  foreground
-=================  =======================================================================  ======  ==========
-``celebamask19``   CelebAMask-HQ's 19 (0 background, 1 skin, … 18 cloth)                     255     1–13
-``helen11``        HELEN's 11 (SGIN's regions; alias ``sgin11``)                             255     1–10
-``cityscapes19``   Cityscapes' 19 train ids (0 road … 18 bicycle)                            255     none
-``cityscapes20``   the 19 train ids + 19 ``void`` (every other Cityscapes label id)          255     none
-``ost8``           Outdoor Scenes (SFTGAN order: 0 background, 1 sky … 7 animal)             255     none
-=================  =======================================================================  ======  ==========
+=================  =======================================================================  ======  ==========  =====
+scheme             classes                                                                  ignore  foreground  parts
+=================  =======================================================================  ======  ==========  =====
+``celebamask19``   CelebAMask-HQ's 19 (0 background, 1 skin, … 18 cloth)                     255     1–13        yes
+``helen11``        HELEN's 11 (SGIN's regions; alias ``sgin11``)                             255     1–10        yes
+``cityscapes19``   Cityscapes' 19 train ids (0 road … 18 bicycle)                            255     none        none
+``cityscapes20``   the 19 train ids + 19 ``void`` (every other Cityscapes label id)          255     none        none
+``ost8``           Outdoor Scenes (SFTGAN order: 0 background, 1 sky … 7 animal)             255     none        none
+=================  =======================================================================  ======  ==========  =====
 
 Face labels use the **CelebAMask-HQ order** unless a dataset says otherwise ("l_" is the subject's left = image
 right). :data:`OCCLUDER_CLASS` (19, the next free value) marks occluder pixels in ``label_occ`` of face datasets.
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from occbench.errors import OccbenchError, SampleError
+from occbench.metrics import FACE_PARTS  # the part names (regions hole_<part>); their classes are defined here
 
 RGB = tuple[int, int, int]
 
@@ -73,6 +75,30 @@ BISENET_CLASSES: tuple[str, ...] = (
     "nose", "mouth", "u_lip", "l_lip", "neck", "necklace", "cloth", "hair", "hat",
 )
 """Class names of BiSeNet face-parsing checkpoints (face-parsing.PyTorch ``79999_iter.pth``); index = output."""
+
+CELEBAMASK_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("eyes", ("l_eye", "r_eye", "l_brow", "r_brow")),
+    ("nose", ("nose",)),
+    ("mouth", ("mouth", "u_lip", "l_lip")),
+    ("skin", ("skin", "l_ear", "r_ear")),
+    ("hair", ("hair",)),
+)
+"""CelebAMask-HQ classes of each face part. Choices: **eyes** are the eye region, eyes *and* brows (the brows
+would otherwise belong to no part, and the eyes alone are so small that hole ∩ eye would be empty or a handful of
+pixels for many holes); **mouth** is the lips and the inner mouth; **skin** is face skin and the ears (as HELEN's
+face skin, which runs under the ears); **hair** is hair only (no hat). Eyeglasses, hat, earrings, necklace, neck,
+cloth and background belong to no part: accessories and clothing are not face parts, and the neck is outside the
+foreground. The parts are disjoint and lie inside the foreground (classes 1–13; only eyeglasses is in none)."""
+
+HELEN_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("eyes", ("l_eye", "r_eye", "l_brow", "r_brow")),
+    ("nose", ("nose",)),
+    ("mouth", ("mouth", "u_lip", "l_lip")),
+    ("skin", ("skin",)),
+    ("hair", ("hair",)),
+)
+"""HELEN classes of each face part, the same reading as :data:`CELEBAMASK_PARTS` (HELEN's face skin already
+includes ears and eyeglasses): the five parts cover its foreground (classes 1–10) exactly."""
 
 HELEN_CLASSES: tuple[str, ...] = (
     "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "nose", "u_lip", "mouth", "l_lip", "hair",
@@ -156,7 +182,9 @@ class LabelScheme:
     """What the values of a label map mean. ``classes[i]`` is the name of pixel value ``i``; ``ignore`` the value
     meaning "no label" (None: every pixel has a class); ``palette[i]`` the RGB colour of class ``i`` and
     ``ignore_color`` that of ``ignore``; ``flip_pairs`` the classes a horizontal flip swaps (subject's left and
-    right); ``foreground`` the classes of the ``fg`` region (None: the scheme has no foreground)."""
+    right); ``foreground`` the classes of the ``fg`` region (None: the scheme has no foreground); ``parts`` the
+    classes of each face part, ``(part, classes)`` pairs for every part of :data:`FACE_PARTS` in that order,
+    disjoint (None: the scheme has no face parts, no ``hole_<part>`` regions)."""
 
     name: str
     classes: tuple[str, ...]
@@ -165,6 +193,7 @@ class LabelScheme:
     flip_pairs: tuple[tuple[str, str], ...] = ()
     foreground: tuple[str, ...] | None = None
     ignore_color: RGB = (0, 0, 0)
+    parts: tuple[tuple[str, tuple[str, ...]], ...] | None = None
 
     def __post_init__(self) -> None:
         where = f"label scheme {self.name!r}"
@@ -177,6 +206,22 @@ class LabelScheme:
             raise ValueError(f"{where}: Expected an ignore value in {len(self.classes)}..255, but got {self.ignore}")
         for name in (*(n for pair in self.flip_pairs for n in pair), *(self.foreground or ())):
             self.index(name)
+        if self.parts is not None:
+            self._check_parts(where)
+
+    def _check_parts(self, where: str) -> None:
+        names = tuple(part for part, _ in self.parts)
+        if names != FACE_PARTS or any(not classes for _, classes in self.parts):
+            raise ValueError(f"{where}: Expected parts {FACE_PARTS} in this order, each with at least one class, but "
+                             f"got {self.parts}")
+        seen: dict[str, str] = {}
+        for part, classes in self.parts:
+            for name in classes:
+                self.index(name)
+                if name in seen:
+                    raise ValueError(f"{where}: Expected disjoint parts, but got class {name!r} in both "
+                                     f"{seen[name]!r} and {part!r}")
+                seen[name] = part
 
     @property
     def num_classes(self) -> int:
@@ -231,6 +276,22 @@ class LabelScheme:
                                 "for face schemes (celebamask19, helen11)")
         return np.isin(np.asarray(label), [self.index(name) for name in self.foreground])
 
+    def part_classes(self) -> dict[str, tuple[str, ...]]:
+        """``{part: class names}`` in :data:`FACE_PARTS` order; a scheme without parts raises OccbenchError."""
+        if self.parts is None:
+            raise OccbenchError(f"label scheme {self.name!r} has no face parts: the hole_<part> regions exist only "
+                                "for face schemes (celebamask19, helen11)")
+        return dict(self.parts)
+
+    def part_masks(self, label: np.ndarray) -> np.ndarray:
+        """Boolean ``(P, H, W)`` maps of the face parts of an ``(H, W)`` label map, one per part of
+        :data:`FACE_PARTS` in that order (any other value, ignore and occluder included, is in no part)."""
+        lut = np.full(256, len(FACE_PARTS), np.uint8)
+        for i, classes in enumerate(self.part_classes().values()):
+            lut[[self.index(name) for name in classes]] = i
+        which = lut[_as_uint8(label)]
+        return which[None] == np.arange(len(FACE_PARTS), dtype=np.uint8)[:, None, None]
+
     def colorize(self, label: np.ndarray) -> np.ndarray:
         """``(H, W, 3)`` uint8 RGB picture of a label map: class colours, ``ignore_color`` for ignore, black for
         any other value."""
@@ -269,10 +330,11 @@ def _by_name(names: Iterable[str], table: Mapping[str, RGB]) -> tuple[RGB, ...]:
 
 CELEBAMASK19 = LabelScheme(
     "celebamask19", CELEBAMASK_CLASSES, CELEBAMASK_PALETTE, IGNORE,
-    flip_pairs=(("l_eye", "r_eye"), ("l_brow", "r_brow"), ("l_ear", "r_ear")), foreground=CELEBAMASK_FOREGROUND)
+    flip_pairs=(("l_eye", "r_eye"), ("l_brow", "r_brow"), ("l_ear", "r_ear")), foreground=CELEBAMASK_FOREGROUND,
+    parts=CELEBAMASK_PARTS)
 HELEN11 = LabelScheme(
     "helen11", HELEN_CLASSES, _by_name(HELEN_CLASSES, dict(zip(CELEBAMASK_CLASSES, CELEBAMASK_PALETTE))), IGNORE,
-    flip_pairs=(("l_brow", "r_brow"), ("l_eye", "r_eye")), foreground=HELEN_CLASSES[1:])
+    flip_pairs=(("l_brow", "r_brow"), ("l_eye", "r_eye")), foreground=HELEN_CLASSES[1:], parts=HELEN_PARTS)
 CITYSCAPES19 = LabelScheme("cityscapes19", CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, IGNORE)
 CITYSCAPES20 = LabelScheme("cityscapes20", (*CITYSCAPES_CLASSES, "void"), (*CITYSCAPES_PALETTE, (0, 0, 0)), IGNORE)
 OST8 = LabelScheme("ost8", OST_CLASSES, OST_PALETTE, IGNORE, ignore_color=(255, 255, 255))

@@ -223,7 +223,9 @@ def _free_port() -> int:
 def test_training_step_through_ddp_wrappers(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every recipe trains with its networks wrapped in DistributedDataParallel (gloo, one process), as under
     torchrun: a recipe that calls anything but ``forward`` on a wrapped network fails here, not on a cluster."""
-    from occbench.baselines.engine.trainer import setup_distributed, wrap_networks
+    from occbench.baselines.engine.trainer import wrap_networks
+
+    from occbench.distributed import setup_distributed
 
     for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                        "MASTER_PORT": str(_free_port())}.items():

@@ -171,3 +171,50 @@ def test_explicit_metric_with_missing_weights_is_an_error(dataset, tmp_path, mon
     code = main(["evaluate", "--method", "telea", "--data", str(dataset), "--out", str(tmp_path / "o"),
                  "--metrics", "lpips", "--no-progress"])
     assert code == 2 and "alexnet-owt-7be5be79.pth" in capsys.readouterr().err
+
+
+def test_labelled_dataset_with_many_batches(tmp_path):
+    """Regression: the loader thread builds batches ahead while the scoring loop runs; it once read a variable the
+    loop rebinds (the label scheme became the previous batch's foreground tensor), failing from the third batch
+    of any labelled dataset."""
+    protocol = tmp_path / "p.yaml"
+    protocol.write_text(yaml.safe_dump({"name": "labelled-batches", "version": 1, "seed": 2, "resolution": 32,
+                                        "source": {"name": "toyfaces", "params": {"count": 7, "size": 48}},
+                                        "generator": {"name": "center", "params": {"size": 12}}}))
+    build_dataset(BuildConfig(protocol=load_protocol(protocol), out=tmp_path / "data", progress=False))
+    results = evaluate(EvaluateConfig(data=tmp_path / "data", out=tmp_path / "run", method="telea", batch_size=1,
+                                      progress=False, score=FAST))
+    fg = next(a for a in results["aggregates"] if (a["metric"], a["region"], a["mode"]) == ("mae", "fg", "raw"))
+    assert fg["count"] == 7
+
+
+def test_external_predictions_on_predicted_masks(dataset, telea_run, tmp_path):
+    """--predicted-masks: external predictions made on a detector's masks are recorded as mask=predicted, the
+    composite pastes the target back through those masks and their agreement with the dataset's is scored."""
+    from occbench.dataset.layout import DatasetLayout, read_manifest
+
+    layout = DatasetLayout(dataset)
+    ids = [row["id"] for row in read_manifest(dataset)]
+    masks = tmp_path / "detector"
+    masks.mkdir()
+    for i in ids:  # the dataset's holes shrunk by 1 px: a detector that misses their edges
+        hole = cv2.imread(str(layout.file("mask", i)), cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(masks / f"{i}.png"), cv2.erode(hole, np.ones((3, 3), np.uint8)))
+    out = tmp_path / "run"
+    results = evaluate(EvaluateConfig(data=dataset, out=out, predictions=telea_run / "pred", predicted_masks=masks,
+                                      progress=False, score=FAST))
+    assert results["method"]["mask"] == "predicted" and results["method"]["predicted_masks"] == str(masks.resolve())
+    means = {(a["metric"], a["region"], a["mode"]): a for a in results["aggregates"]}
+    iou, precision = means[("mask_iou", "whole", "composite")], means[("mask_precision", "whole", "composite")]
+    assert iou["count"] == 12 and 0.2 < iou["mean"] < 1 and precision["mean"] == 1.0  # inside the true holes
+    assert results["pixel_check"]["disagrees"] == 0
+    # composite through the shrunk masks: the true holes' edges come from the target
+    raw, composite = means[("mae", "whole", "raw")]["mean"], means[("mae", "whole", "composite")]["mean"]
+    assert composite < raw
+
+    (masks / f"{ids[3]}.png").unlink()
+    with pytest.raises(OccbenchError, match=r"1 of 12 predicted masks are missing: .*" + ids[3]):
+        evaluate(EvaluateConfig(data=dataset, out=tmp_path / "run2", predictions=telea_run / "pred",
+                                predicted_masks=masks, progress=False, score=FAST))
+    with pytest.raises(OccbenchError, match="--predicted-masks goes with --predictions"):
+        EvaluateConfig(data=dataset, out=tmp_path / "run3", method="telea", predicted_masks=masks)

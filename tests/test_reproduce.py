@@ -24,6 +24,7 @@ from occbench.leaderboard.conventions import TABLES
 from occbench.leaderboard.reported import load_reported
 from occbench.reproduce import Options, find_recipe, make_plan, shipped_recipes
 from occbench.reproduce import missing as missing_module
+from occbench.reproduce.plan import slug
 from occbench.reproduce.schema import load_recipe
 
 TINY = {
@@ -81,6 +82,10 @@ def _mutate(path: str, value):
      "evaluate.runs[0]: Expected a reference to one of train (none), but got '{train:net}'"),
     (_mutate("evaluate/flags/metrics", ["psnr", "lpisp"]), "evaluate.flags.metrics[1]: Expected one of psnr"),
     (_mutate("evaluate/runs/0/mask", "oracle"), "evaluate.runs[0].mask: Expected given or predicted"),
+    (_mutate("evaluate/runs/2/masks_from", "Telea"),
+     "evaluate.runs (External).masks_from: Expected the name of a run with mask: predicted on demo (none in this "
+     "recipe), but got 'Telea'"),
+    (_mutate("evaluate/runs/0/masks_from", "Mean"), "evaluate.runs[0].masks_from: only a prediction slot takes"),
     (_mutate("train", {"net": {"recipe": "fgii", "data": "demo"}}),
      "train.net.recipe: Expected a training recipe"),
     (_mutate("train", {"net": {"recipe": "fgi", "data": "demo", "smoke": {"max_step": 1}}}),
@@ -281,6 +286,21 @@ def test_resume_skips_finished_steps_and_goes_on_past_a_failure(tmp_path, capsys
     shutil.rmtree(telea)
     assert main(argv) == 0 and _statuses(work)["evaluate:Telea@demo"] == "done"
     assert "--name Telea" in " ".join(json.loads((telea / ".reproduce.json").read_text())["commands"][0])
+
+
+def test_slots_on_predicted_masks_get_the_masks_of_their_run(tmp_path, no_weights):
+    """SGIN Table 1's comparison methods were given SGIN's detector masks: their evaluations read the SGIN run's
+    pred_mask/ through --predicted-masks (and wait for it), so they land in the paper's mask=predicted rows."""
+    for name, source, slot in (("sgin-t1", "SGIN", "DeepFill-v2"), ("mcsam-t1", "M-CSAM", "GatedConv")):
+        steps = {s.key: s for s in make_plan(find_recipe(name), Options(work=tmp_path / name,
+                                                                         weights_dir=no_weights)).steps}
+        runs = {key: step for key, step in steps.items() if step.kind == "evaluate"}
+        origin = next(step for key, step in runs.items() if key.startswith(f"evaluate:{slug(source)}@"))
+        external = next(step for key, step in runs.items() if key.startswith(f"evaluate:{slug(slot)}@"))
+        command = external.commands[0]
+        assert command[command.index("--predicted-masks") + 1] == str(origin.out / "pred_mask"), name
+        assert origin.key in external.deps
+        assert "--predicted-masks" not in origin.commands[0]
 
 
 def test_dry_run_prints_commands_and_runs_nothing(tmp_path, capsys):

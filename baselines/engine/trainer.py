@@ -64,6 +64,7 @@ from tqdm import tqdm
 
 from occbench import __version__
 from occbench.dataset.layout import read_dataset_info
+from occbench.distributed import Dist, gather_objects, leave, setup_distributed
 from occbench.errors import OccbenchError
 from occbench.registry import RECIPES
 from occbench.rng import sample_rng
@@ -144,35 +145,6 @@ def load_config(name: str, cls: type, overrides: dict[str, Any]) -> tuple[dict[s
 
 
 # --- distributed -----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Dist:
-    rank: int
-    world_size: int
-    device: torch.device
-    owns_group: bool  # this call initialised the process group and destroys it at the end
-
-    @property
-    def active(self) -> bool:
-        return dist.is_available() and dist.is_initialized()
-
-
-def setup_distributed(device: str) -> Dist:
-    """Join the ``torchrun`` process group (env RANK/WORLD_SIZE/LOCAL_RANK); a no-op outside torchrun."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise OccbenchError("--device cuda: no CUDA device is available (use --device cpu)")
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        return Dist(0, 1, dev, False)
-    rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    if dev.type == "cuda":
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        torch.cuda.set_device(dev)
-    owns = not dist.is_initialized()
-    if owns:
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    return Dist(rank, world, dev, owns)
-
 
 def wrap_networks(recipe: Recipe, nets: dict[str, nn.Module], ddp: Dist, find_unused: bool) -> None:
     """Wrap each network with trainable parameters in DDP and hand them back to the recipe."""
@@ -367,14 +339,6 @@ def _autocast(dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
     return torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
 
 
-def _gather(obj: Any, ddp: Dist) -> list[Any]:
-    if not ddp.active:
-        return [obj]
-    items: list[Any] = [None] * ddp.world_size
-    dist.all_gather_object(items, obj)
-    return items
-
-
 class _Session:
     """One process of a training run: recipe, data, position; builds or resumes in ``__init__``."""
 
@@ -437,7 +401,7 @@ class _Session:
 
     def checkpoint(self) -> None:
         """Write ``step_<n>.pt`` and point ``last.pt`` at it (rank 0; every rank sends its RNG states)."""
-        rng = _gather(rng_state(self.settings), self.ddp)
+        rng = gather_objects(rng_state(self.settings), self.ddp)
         if not self.main:
             return
         scaler = self.settings.grad_scaler
@@ -597,5 +561,4 @@ def train(method: str, data: Path, out: Path, *, config_overrides: dict[str, Any
     try:
         return _Session(opts, cls, config, ddp).run()
     finally:
-        if ddp.owns_group:
-            dist.destroy_process_group()
+        leave(ddp)

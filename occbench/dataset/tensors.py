@@ -1,8 +1,9 @@
 """Files of a built dataset as torch tensors (docs/conventions.md §2), for predict, evaluate and training.
 
 Images become float32 ``(3, H, W)`` in [0, 1]; mask PNGs (255 = hole) become ``(1, H, W)`` with 1 = hole;
-label maps become int64 ``(H, W)`` classes and a ``(1, H, W)`` foreground map (the label scheme's foreground;
-CelebAMask-HQ classes 1–13 by default).
+label maps become int64 ``(H, W)`` classes, a ``(1, H, W)`` foreground map (the label scheme's foreground;
+CelebAMask-HQ classes 1–13 by default) and ``(5, H, W)`` face-part maps (the scheme's parts: eyes, nose, mouth,
+skin, hair).
 Stack per-sample tensors with ``torch.stack`` for a batch.
 """
 
@@ -41,6 +42,13 @@ def fg_tensor(label: np.ndarray, scheme: LabelScheme = CELEBAMASK19) -> torch.Te
     """Foreground of a class map of ``scheme`` (default CelebAMask-HQ: classes 1–13) as float32 ``(1, H, W)``;
     a scheme without a foreground raises OccbenchError."""
     return mask_tensor(scheme.foreground_mask(label))
+
+
+def parts_tensor(label: np.ndarray, scheme: LabelScheme = CELEBAMASK19) -> torch.Tensor:
+    """Face parts of a class map of ``scheme`` as float32 ``(5, H, W)``, channel ``i`` 1 = pixels of part
+    ``FACE_PARTS[i]`` (eyes, nose, mouth, skin, hair; :attr:`~occbench.labels.LabelScheme.parts`); a scheme
+    without parts raises OccbenchError."""
+    return torch.from_numpy(np.ascontiguousarray(scheme.part_masks(label), dtype=np.float32))
 
 
 def load_images(paths: list[Path], sha256s: list[str] | None = None) -> torch.Tensor:

@@ -40,6 +40,25 @@ class RunningStats:
         self.mean += delta / self.count
         self.m2 += delta * (value - self.mean)
 
+    def merge(self, other: RunningStats) -> None:
+        """Add the values ``other`` summarised (Chan et al.'s pairwise update: the same mean and variance as adding
+        them one by one, up to rounding)."""
+        self.nan_count += other.nan_count
+        if other.count == 0:
+            return
+        if self.count == 0:
+            self.count, self.mean, self.m2 = other.count, other.mean, other.m2
+            return
+        if not (math.isfinite(self.mean) and math.isfinite(other.mean)):  # an infinite value was added: as add()
+            self.mean += other.mean
+            self.m2 = math.nan
+        else:
+            delta = other.mean - self.mean
+            total = self.count + other.count
+            self.mean += delta * other.count / total
+            self.m2 += other.m2 + delta * delta * self.count * other.count / total
+        self.count += other.count
+
     @property
     def std(self) -> float:
         return math.sqrt(self.m2 / self.count) if self.count else math.nan
@@ -73,6 +92,12 @@ class StreamingAggregates:
             index = bin_of(hole_ratio, bins)
             if index is not None:
                 self._stats[(scheme, index, *key)].add(value)
+
+    def merge(self, other: StreamingAggregates) -> None:
+        """Add another process's statistics (``torchrun``: each process aggregates its samples, process 0 merges
+        them in rank order)."""
+        for key, stats in other._stats.items():
+            self._stats[key].merge(stats)
 
     def to_results(self) -> dict[str, Any]:
         """``aggregates``, ``bins`` and ``by_generator`` sections of results.json (docs/results.md); each

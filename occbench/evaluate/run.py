@@ -10,20 +10,23 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from tqdm import tqdm
 
 from occbench import __version__
 from occbench.compat import torchvision_status
 from occbench.dataset.layout import DatasetLayout, dataset_fingerprint, read_dataset_info, read_json, read_manifest
-from occbench.dataset.tensors import fg_tensor, image_tensor, load_images, load_masks
+from occbench.dataset.tensors import fg_tensor, image_tensor, load_images, load_masks, parts_tensor
 from occbench.devices import describe_device
+from occbench.distributed import Dist, gather_objects, leave, setup_distributed, shard_batches
 from occbench.errors import OccbenchError
 from occbench.evaluate.aggregate import StreamingAggregates
 from occbench.evaluate.checks import (
@@ -37,7 +40,7 @@ from occbench.evaluate.checks import (
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, read_image, write_atomic
 from occbench.labels import LabelScheme, dataset_scheme
-from occbench.metrics import MIN_SAMPLES_FID
+from occbench.metrics import MIN_SAMPLES_FID, PART_REGIONS
 from occbench.prefetch import prefetch
 from occbench.results_schema import RESULTS_FORMAT, SCORE_COLUMNS
 
@@ -55,9 +58,13 @@ class EvaluateConfig:
     overwrite: bool = False  # replace predictions in ``out`` made by another method, parameters or dataset
     name: str | None = None  # display name of the method in tables and plots (results: method.display_name)
     allow_pixel_mismatch: bool = False  # score predictions whose known pixels disagree with the dataset's
+    predicted_masks: Path | None = None  # --predictions made on these masks (a detector's), not the dataset's
     score: ScoreSettings = ScoreSettings()
 
     def __post_init__(self) -> None:
+        if self.predicted_masks is not None and self.predictions is None:
+            raise OccbenchError("--predicted-masks goes with --predictions (a method run by occbench records its own "
+                                "masks in pred_mask/)")
         if self.batch_size < 1 or (self.limit is not None and self.limit < 1):
             raise OccbenchError(f"Expected --batch-size >= 1 and --limit >= 1, but got {self.batch_size} and "
                                 f"{self.limit}")
@@ -83,8 +90,10 @@ def _predictions(config: EvaluateConfig) -> tuple[Path, dict[str, Any]]:
         run_json = next((p for p in (pred_dir / "run.json", pred_dir.parent / "run.json") if p.is_file()), None)
         recorded = read_json(run_json) if run_json else {}
         recorded = recorded if isinstance(recorded, dict) else {}
+        masks = {"mask": "predicted", "predicted_masks": str(Path(config.predicted_masks).resolve())} \
+            if config.predicted_masks is not None else {"mask": recorded.get("mask", "given")}
         return pred_dir, {"name": recorded.get("method", pred_dir.name), "params": recorded.get("params", {}),
-                          "mask": recorded.get("mask", "given"), "checkpoint": None, "checkpoint_sha256": None,
+                          **masks, "checkpoint": None, "checkpoint_sha256": None,
                           "predictions": str(pred_dir), "external": not recorded,
                           **({"label_scheme": recorded["label_scheme"]} if "label_scheme" in recorded else {})}
     from occbench.methods.predict import PredictConfig, predict
@@ -126,33 +135,62 @@ def _segmentation(pred_dir: Path, data: Path, rows: list[dict[str, str]], info: 
     return score_segmentation(seg_dir, DatasetLayout(data), rows, scheme)
 
 
-def _predicted_masks(pred_dir: Path, method: dict[str, Any]) -> Path | None:
-    """The ``pred_mask/`` folder of a run whose method found the holes itself (``mask=predicted``)."""
+def _predicted_masks(pred_dir: Path, method: dict[str, Any], ids: list[str]) -> Path | None:
+    """The masks of a run whose method did not get the dataset's holes (``mask=predicted``): the ``pred_mask/``
+    folder beside its predictions, or the folder ``--predicted-masks`` named (external predictions made on the
+    masks a detector found). One ``<id>.png`` per sample, 255 = hole, at the dataset's resolution."""
     if method.get("mask") != "predicted":
         return None
-    folder = pred_dir.parent / "pred_mask"
+    given = method.get("predicted_masks")
+    folder = Path(given) if given else pred_dir.parent / "pred_mask"
     if not folder.is_dir():
+        if given:
+            raise OccbenchError(f"--predicted-masks {folder}: not a folder; Expected one <id>.png per sample "
+                                "(255 = hole), e.g. the pred_mask/ folder of an occbench run with mask=predicted")
         raise OccbenchError(f"{folder}: not found, but {pred_dir} holds predictions made with mask=predicted; the "
                             "masks the method used are needed to composite and to score them (predict again)")
+    missing = [folder / f"{i}.png" for i in ids if not (folder / f"{i}.png").is_file()]
+    if missing:
+        raise OccbenchError(f"{len(missing)} of {len(ids)} predicted masks are missing: "
+                            f"{', '.join(map(str, missing[:3]))}{' …' if len(missing) > 3 else ''}; Expected "
+                            f"<id>.png for every sample in {folder}")
     return folder
 
 
+def _face_parts(info: dict[str, Any], scheme: LabelScheme | None, settings: ScoreSettings) -> LabelScheme | None:
+    """``scheme`` as the loader should use it: with its face parts when a ``hole_<part>`` region is asked for (an
+    error naming the dataset and scheme when the dataset has no labels or its scheme no parts: part regions are
+    never scored by default), without them (``parts=None``, nothing derived) otherwise."""
+    wanted = [r for r in settings.regions if r in PART_REGIONS]
+    if not wanted:
+        return None if scheme is None else replace(scheme, parts=None)
+    if scheme is None or scheme.parts is None:
+        dataset = f"dataset {info.get('protocol', {}).get('name', '?')!r}"
+        reason = (f"{dataset} has no parsing labels" if scheme is None
+                  else f"the label scheme {scheme.name!r} of {dataset} has no face parts")
+        raise OccbenchError(f"--parts / --regions {' '.join(wanted)}: {reason}; Expected a dataset with face parsing "
+                            "labels (label scheme celebamask19 or helen11) for the hole_<part> regions")
+    return scheme
+
+
 def _foreground(info: dict[str, Any], settings: ScoreSettings) -> tuple[LabelScheme | None, str | None]:
-    """The label scheme whose foreground gives the ``fg`` and ``hole_fg`` regions, or None and why they are left
-    out (no labels, or a scheme without a foreground such as Cityscapes'); asked for with ``--regions``, their
-    absence is an error."""
-    scheme = dataset_scheme(info) if info.get("labels") else None
+    """The label scheme whose foreground gives the ``fg`` and ``hole_fg`` regions and whose face parts give the
+    ``hole_<part>`` regions (:func:`_face_parts`), or None; and why fg/hole_fg are left out (no labels, or a scheme
+    without a foreground such as Cityscapes'); asked for with ``--regions``, their absence is an error."""
+    labelled = dataset_scheme(info) if info.get("labels") else None
+    scheme = _face_parts(info, labelled, settings)
     if scheme is not None and scheme.foreground is not None:
         return scheme, None
+    scheme = scheme if scheme is not None and scheme.parts is not None else None  # no label-derived region
     wanted = [r for r in settings.regions if r in ("fg", "hole_fg")]
     if not wanted:
-        return None, None
-    reason = (f"the dataset's label scheme {scheme.name!r} has no foreground" if scheme is not None
+        return scheme, None
+    reason = (f"the dataset's label scheme {labelled.name!r} has no foreground" if labelled is not None
               else "the dataset has no parsing labels")
     if settings.explicit_regions:
         raise OccbenchError(f"--regions {' '.join(wanted)}: {reason}; Expected regions without fg and hole_fg for "
                             "this dataset")
-    return None, f"{reason}: fg and hole_fg regions were not scored"
+    return scheme, f"{reason}: fg and hole_fg regions were not scored"
 
 
 @dataclass
@@ -165,24 +203,30 @@ class _Batch:
     occluded: torch.Tensor
     predicted_mask: torch.Tensor | None
     notes: dict[str, list[str]]
+    parts: torch.Tensor | None = None  # (B, 5, H, W) face-part maps of the target's labels (hole_<part> regions)
 
 
-def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[str, str]], fg: LabelScheme | None,
-                mask_dir: Path | None) -> _Batch:
+def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[str, str]],
+                scheme: LabelScheme | None, mask_dir: Path | None) -> _Batch:
     """Predictions (with the conversions their files needed) and the dataset files, each dataset file checked
-    against the sha256 the manifest records."""
+    against the sha256 the manifest records. ``scheme`` (from :func:`_foreground`): the foreground map and, when
+    it has parts, the face-part maps are derived from one read of each label file."""
     ids = [r["id"] for r in rows]
     notes: list[list[str]] = [[] for _ in ids]
     pred = torch.stack([image_tensor(read_image(files[i], n)) for i, n in zip(ids, notes)])
+    labels = ([read_gray(layout.file("label", r["id"]), r["sha256_label"] or None) for r in rows]
+              if scheme is not None else [])
     return _Batch(
         rows=rows, pred=pred,
         target=load_images([layout.file("target", i) for i in ids], [r["sha256_target"] for r in rows]),
         mask=load_masks([layout.file("mask", i) for i in ids], [r["sha256_mask"] for r in rows]),
-        fg=torch.stack([fg_tensor(read_gray(layout.file("label", r["id"]), r["sha256_label"] or None), fg)
-                        for r in rows]) if fg is not None else None,
+        fg=torch.stack([fg_tensor(label, scheme) for label in labels])
+        if scheme is not None and scheme.foreground is not None else None,
         occluded=load_images([layout.file("occluded", i) for i in ids], [r["sha256_occluded"] for r in rows]),
         predicted_mask=load_masks([mask_dir / f"{i}.png" for i in ids]) if mask_dir is not None else None,
-        notes={i: n for i, n in zip(ids, notes) if n})
+        notes={i: n for i, n in zip(ids, notes) if n},
+        parts=torch.stack([parts_tensor(label, scheme) for label in labels])
+        if scheme is not None and scheme.parts is not None else None)
 
 
 @dataclass
@@ -210,6 +254,12 @@ class _PixelCheck:
                 "other holes, most likely on another dataset. Predict on this dataset, or pass "
                 "--allow-pixel-mismatch to score them anyway (recorded)")
 
+    def merge(self, other: _PixelCheck) -> None:
+        """Add another process's tally (torchrun)."""
+        for kind, count in other.counts.items():
+            self.counts[kind] += count
+        self.disagreeing += other.disagreeing
+
     def record(self) -> dict[str, Any]:
         return {"copies_known_pixels": self.counts["copies"], "regenerates": self.counts["regenerates"],
                 "disagrees": self.counts["disagrees"], "disagreeing_ids": self.disagreeing[:50],
@@ -218,29 +268,63 @@ class _PixelCheck:
                         f"hole: >= {COPY_MIN:.1%} copies, < {REGENERATE_MAX:.0%} regenerates, otherwise disagrees"}
 
 
+def _scores_part(out: Path, ddp: Dist, rank: int | None = None) -> Path:
+    """The file a process writes its rows of ``scores.csv`` to while it scores."""
+    return out / (".scores.csv.tmp" if ddp.world_size == 1 else f".scores.rank{ddp.rank if rank is None else rank}"
+                                                                 ".csv.tmp")
+
+
+def _join_scores(out: Path, ddp: Dist) -> None:
+    """``scores.csv`` from every process's part in rank order, which is the single-process order (process 0,
+    once every process has written its part)."""
+    if ddp.world_size == 1:
+        _scores_part(out, ddp).replace(out / "scores.csv")
+        return
+    joined = out / ".scores.csv.tmp"
+    with joined.open("wb") as handle:
+        for rank in range(ddp.world_size):
+            part = _scores_part(out, ddp, rank)
+            if not part.is_file():
+                raise OccbenchError(f"{part}: process {rank}'s scores are not there; under torchrun --out must be a "
+                                    "folder every process writes to (a shared filesystem), as --data is one every "
+                                    "process reads")
+            with part.open("rb") as source:
+                header = source.readline()
+                if rank == 0:
+                    handle.write(header)
+                shutil.copyfileobj(source, handle)
+    joined.replace(out / "scores.csv")
+    for rank in range(ddp.world_size):
+        _scores_part(out, ddp, rank).unlink()
+
+
 def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]], files: dict[str, Path],
-               fg: LabelScheme | None, mask_dir: Path | None, check: _PixelCheck) -> tuple[StreamingAggregates,
-                                                                                 dict[str, list[str]]]:
+               scheme: LabelScheme | None, mask_dir: Path | None, check: _PixelCheck, ddp: Dist
+               ) -> tuple[StreamingAggregates, dict[str, list[str]]]:
+    """Score ``rows`` (this process's block) batch by batch; their rows of scores.csv go to
+    :func:`_scores_part`."""
     layout = DatasetLayout(config.data)
     aggregates = StreamingAggregates()
     converted: dict[str, list[str]] = {}
     device = config.score.device
-    tmp = config.out / ".scores.csv.tmp"
+    tmp = _scores_part(config.out, ddp)
     pred_dir = next(iter(files.values())).parent
     batches = [rows[start : start + config.batch_size] for start in range(0, len(rows), config.batch_size)]
-    loaded = prefetch(_load_batch(layout, files, batch, fg, mask_dir) for batch in batches)
-    with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc="evaluate", unit="img",
-                                                   disable=not config.progress) as bar:
+    loaded = prefetch(_load_batch(layout, files, batch, scheme, mask_dir) for batch in batches)
+    where = f" [process {ddp.rank + 1}/{ddp.world_size}]" if ddp.world_size > 1 else ""
+    with tmp.open("w", newline="") as handle, tqdm(total=len(rows), desc=f"evaluate{where}", unit="img",
+                                                   disable=not config.progress or not ddp.is_main) as bar:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(SCORE_COLUMNS)
         for batch in loaded:
             converted.update(batch.notes)
             check.add(batch, pred_dir)
             pred, target, mask = (t.to(device) for t in (batch.pred, batch.target, batch.mask))
-            fg = batch.fg.to(device) if batch.fg is not None else None
+            fg_map = batch.fg.to(device) if batch.fg is not None else None
+            parts = batch.parts.to(device) if batch.parts is not None else None
             pm = batch.predicted_mask.to(device) if batch.predicted_mask is not None else None
             with torch.no_grad():
-                scores = scorer.score_batch(pred, target, mask, fg, pm)
+                scores = scorer.score_batch(pred, target, mask, fg_map, pm, parts=parts)
             for (metric, region, mode), values in sorted(scores.items()):
                 for row, value in zip(batch.rows, values.detach().cpu().double().tolist()):
                     ratio = float(row["hole_ratio"])
@@ -249,26 +333,33 @@ def _score_all(config: EvaluateConfig, scorer: Scorer, rows: list[dict[str, str]
                     aggregates.add(generator=row["generator"], hole_ratio=ratio, metric=metric, region=region,
                                    mode=mode, value=value)
             bar.update(len(batch.rows))
-    tmp.replace(config.out / "scores.csv")
     return aggregates, converted
 
 
 def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     """Score one method on one dataset; writes scores.csv and results.json into ``config.out``.
 
-    A failure leaves no new empty ``out`` folder behind.
+    A failure leaves no new empty ``out`` folder behind. Under ``torchrun`` each process scores a block of whole
+    batches (:func:`occbench.distributed.shard_batches`; with ``--method`` it also predicts them), then process 0
+    gathers the statistics (torchmetrics' gather for the Inception features), joins scores.csv, writes
+    results.json and returns the results; the other processes return None. The values equal a single process's
+    (same batches, same order; means merged pairwise, equal up to rounding).
     """
     existed = config.out.exists()
+    ddp = setup_distributed(config.score.device)
     try:
-        return _evaluate(config)
+        return _evaluate(replace(config, score=replace(config.score, device=str(ddp.device))), ddp)
     except BaseException:
-        (config.out / ".scores.csv.tmp").unlink(missing_ok=True)
+        for part in config.out.glob(".scores*.csv.tmp"):
+            part.unlink(missing_ok=True)
         if not existed and config.out.is_dir() and not any(config.out.iterdir()):
             config.out.rmdir()
         raise
+    finally:
+        leave(ddp)
 
 
-def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
+def _evaluate(config: EvaluateConfig, ddp: Dist) -> dict[str, Any] | None:
     info = read_dataset_info(config.data)
     rows = read_manifest(config.data, info)[: config.limit]
     if not rows:
@@ -282,12 +373,22 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
     content = dataset_fingerprint(config.data, info)
     warnings, files = check_predictions(pred_dir, [r["id"] for r in rows], info["resolution"],
                                         protocol["content_hash"], content)
-    mask_dir = _predicted_masks(pred_dir, method)
+    mask_dir = _predicted_masks(pred_dir, method, [r["id"] for r in rows])
     if config.name:
         method["display_name"] = config.name
     config.out.mkdir(parents=True, exist_ok=True)
     check = _PixelCheck(config.allow_pixel_mismatch)
-    aggregates, converted = _score_all(config, scorer, rows, files, fg_scheme, mask_dir, check)
+    mine = rows[shard_batches(len(rows), config.batch_size, ddp.rank, ddp.world_size)]
+    aggregates, converted = _score_all(config, scorer, mine, files, fg_scheme, mask_dir, check, ddp)
+    scorer.gather(ddp)
+    gathered = gather_objects((len(mine), aggregates, converted, check), ddp)  # every process's, in rank order
+    if not ddp.is_main:
+        return None
+    for _, other_aggregates, other_converted, other_check in gathered[1:]:
+        aggregates.merge(other_aggregates)
+        converted.update(other_converted)
+        check.merge(other_check)
+    _join_scores(config.out, ddp)
     if check.disagreeing:
         warnings.append(f"{len(check.disagreeing)} predictions' known pixels disagree with this dataset's inputs "
                         f"(--allow-pixel-mismatch), e.g. {check.disagreeing[0]}")
@@ -317,10 +418,15 @@ def _evaluate(config: EvaluateConfig) -> dict[str, Any]:
                     "label_scheme": dataset_scheme(info).name if info.get("labels") else None},
         "settings": {**{k: v for k, v in asdict(config.score).items()
                         if k not in ("weights_dir", "explicit", "explicit_regions")},
-                     "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit},
+                     "metrics": scorer.metrics, "min_samples_fid": MIN_SAMPLES_FID, "limit": config.limit,
+                     "part_classes": {part: list(classes) for part, classes in fg_scheme.part_classes().items()}
+                     if fg_scheme is not None and fg_scheme.parts is not None else None},
         "provenance": {"occbench_version": __version__, "git_commit": _git_commit(), "torch": torch.__version__,
                        "torchvision": torchvision_status().as_dict(),
                        "device": describe_device(config.score.device), "weights": scorer.weights,
+                       "processes": {"world_size": ddp.world_size,
+                                     "backend": dist.get_backend() if ddp.active else None,
+                                     "samples": [part[0] for part in gathered]},
                        "timing": timing,
                        "shared_work": {"raw_equals_composite": scorer.raw_equals_composite,
                                        "reference_cache": scorer.cache_stats},

@@ -8,7 +8,8 @@ explicitly and are dropped with a warning when they were only defaults.
 
 Work computed once and shared (the values are identical, not approximations):
 
-- region weight maps (hole, foreground, boundary band) once per batch, for every metric and mode;
+- region weight maps (hole, foreground, boundary band, hole ∩ face part) once per batch, for every metric and
+  mode;
 - the composite ``mask*pred + (1-mask)*target`` of a sample whose raw output already equals it (every
   method that copies the known pixels) is not scored again: its composite scores and features are its raw
   ones; only the samples whose composite differs are scored again;
@@ -26,8 +27,9 @@ from typing import Any
 
 import torch
 
+from occbench.distributed import Dist, gather_objects
 from occbench.errors import OccbenchError
-from occbench.metrics import OUTPUT_MODES, REGIONS, default_metrics, get_metric, selectable_metrics
+from occbench.metrics import ALL_REGIONS, OUTPUT_MODES, REGIONS, default_metrics, get_metric, selectable_metrics
 from occbench.metrics.base import MetricBackend, MetricSettings, Values
 from occbench.metrics.regions import binarize, region_weights
 from occbench.weights import MissingWeightsError
@@ -38,18 +40,20 @@ MODES = OUTPUT_MODES
 @dataclass(frozen=True)
 class ScoreSettings(MetricSettings):
     """What to score and how (recorded under ``settings`` in results.json); the back ends' arguments are
-    inherited from :class:`~occbench.metrics.base.MetricSettings`."""
+    inherited from :class:`~occbench.metrics.base.MetricSettings`. ``regions`` defaults to
+    :data:`~occbench.metrics.REGIONS`; the face-part regions (:data:`~occbench.metrics.PART_REGIONS`) are scored
+    only when listed (``evaluate --parts``)."""
 
     metrics: tuple[str, ...] = field(default_factory=default_metrics)
     regions: tuple[str, ...] = REGIONS
     modes: tuple[str, ...] = MODES
     explicit: bool = False  # metrics were chosen by the user: missing weights are an error
     explicit_regions: bool = False  # regions were chosen by the user: fg / hole_fg the dataset cannot give are an error
+    # (part regions the dataset cannot give are always an error: they are never scored by default)
 
     def __post_init__(self) -> None:
-        for name, values, allowed in (("metrics", self.metrics, selectable_metrics()), ("regions", self.regions,
-                                                                                       REGIONS),
-                                      ("modes", self.modes, MODES)):
+        for name, values, allowed in (("metrics", self.metrics, selectable_metrics()),
+                                      ("regions", self.regions, ALL_REGIONS), ("modes", self.modes, MODES)):
             unknown = [v for v in values if v not in allowed]
             if unknown or not values:
                 raise OccbenchError(f"--{name}: Expected values from {', '.join(allowed)}, but got {list(values)}")
@@ -82,6 +86,7 @@ class Scorer:
         self.backends: list[MetricBackend] = []
         self.raw_equals_composite = 0  # samples whose raw output already was its composite
         self._warnings: list[str] = []
+        self._cache_totals: dict[str, dict[str, int]] | None = None  # all processes' counters, set by gather()
         groups: dict[str, list[str]] = {}
         for name in self.metrics:
             groups.setdefault(get_metric(name).backend, []).append(name)
@@ -115,7 +120,10 @@ class Scorer:
 
     @property
     def cache_stats(self) -> dict[str, dict[str, int]]:
-        """Reference-image results read from (hits) / added to (misses) the cache in this evaluation."""
+        """Reference-image results read from (hits) / added to (misses) the cache in this evaluation (of all
+        processes once :meth:`gather` ran)."""
+        if self._cache_totals is not None:
+            return self._cache_totals
         return {key: value for backend in self.backends for key, value in backend.cache_stats().items()}
 
     def _per_image(self, images: torch.Tensor, target: torch.Tensor, m: torch.Tensor, fg: torch.Tensor | None,
@@ -125,20 +133,22 @@ class Scorer:
                 for backend, state in zip(self.backends, prepared)]
 
     def score_batch(self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                    fg: torch.Tensor | None, predicted_mask: torch.Tensor | None = None
-                    ) -> dict[tuple[str, str, str], torch.Tensor]:
+                    fg: torch.Tensor | None, predicted_mask: torch.Tensor | None = None, *,
+                    parts: torch.Tensor | None = None) -> dict[tuple[str, str, str], torch.Tensor]:
         """Per-image scores of one batch for every (metric, region, mode); feeds the dataset-level back ends.
 
         ``mask`` is the dataset's hole mask: it defines the regions. ``predicted_mask``: the hole a method found
         itself (``mask=predicted``); the composite then pastes the target back through it, as the method's own
         pipeline would, and its agreement with ``mask`` is scored (``mask_iou``, ``mask_precision``,
-        ``mask_recall``, in every mode).
+        ``mask_recall``, in every mode). ``parts``: ``(B, 5, H, W)`` face-part maps of the target's labels
+        (:func:`occbench.dataset.tensors.parts_tensor`) for the ``hole_<part>`` regions, None to leave them out.
         """
         s = self.settings
         m = binarize(mask).to(pred.device, pred.dtype)
         pm = None if predicted_mask is None else binarize(predicted_mask).to(pred.device, pred.dtype)
         fg = None if fg is None else binarize(fg).to(pred.device)
-        weights = region_weights(m, fg, regions=s.regions, boundary_px=s.boundary_px)
+        parts = None if parts is None else binarize(parts).to(pred.device)
+        weights = region_weights(m, fg, regions=s.regions, boundary_px=s.boundary_px, parts=parts)
         prepared = [backend.prepare(target, m, fg, regions=s.regions) for backend in self.backends]
         results: dict[str, list[Values]] = {}
         if "raw" in s.modes:
@@ -183,6 +193,26 @@ class Scorer:
                 for key, value in new.items():
                     values[key][cpu_rows] = value
         return out
+
+    def gather(self, ddp: Dist) -> None:
+        """Under ``torchrun``, after every process scored its samples: merge the dataset-level statistics, the
+        shared-work counters, the cache counters and the warnings of all processes into this one (collective)."""
+        if not ddp.active:
+            return
+        for backend in self.backends:
+            backend.gather(ddp)
+        parts = gather_objects((self.raw_equals_composite, self.cache_stats, self._warnings,
+                                [backend.warnings for backend in self.backends]), ddp)
+        self.raw_equals_composite = sum(part[0] for part in parts)
+        self._cache_totals = {}
+        for _, stats, _, _ in parts:
+            for name, counts in stats.items():
+                total = self._cache_totals.setdefault(name, {"hits": 0, "misses": 0})
+                for key in total:
+                    total[key] += counts.get(key, 0)
+        self._warnings = list(dict.fromkeys(w for part in parts for w in part[2]))
+        for i, backend in enumerate(self.backends):
+            backend.warnings = list(dict.fromkeys(w for part in parts for w in part[3][i]))
 
     def dataset_metrics(self) -> list[dict[str, Any]]:
         """Rows of the dataset-level metrics (FID/KID per mode and region) of every back end."""

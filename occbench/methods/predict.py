@@ -3,7 +3,8 @@ that find the holes or segment the image themselves, ``pred_mask/<id>.png`` and 
 
 Resumable: predictions already on disk are kept unless ``overwrite``. ``<run>/run.json`` records the
 method, its parameters, the mask mode and the dataset's protocol hash; a sample that fails is written
-to ``<run>/failed.csv`` with the reason and the run goes on.
+to ``<run>/failed.csv`` with the reason and the run goes on. Under ``torchrun`` the processes split the samples
+(one block of batches each, :mod:`occbench.distributed`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tqdm import tqdm
 from occbench import __version__
 from occbench.dataset.layout import DatasetLayout, dataset_fingerprint, read_dataset_info, read_json, read_manifest
 from occbench.dataset.tensors import images_uint8, label_tensor, load_images, load_masks
+from occbench.distributed import Dist, barrier, gather_objects, leave, setup_distributed, shard_batches
 from occbench.errors import OccbenchError, SampleError
 from occbench.fingerprint import digest
 from occbench.image_io import read_gray, write_atomic, write_png
@@ -136,8 +138,21 @@ def claim_run_folder(out: Path, run_info: dict[str, Any], overwrite: bool) -> No
 
 
 def predict(config: PredictConfig) -> dict[str, int]:
-    """Run ``config.method`` on every sample of ``config.data``; returns counts."""
-    method = make_method(config.method, config.params).to(config.device)
+    """Run ``config.method`` on every sample of ``config.data``; returns counts.
+
+    Under ``torchrun`` each process predicts its block of batches (:func:`occbench.distributed.shard_batches`) on
+    its own device; process 0 claims the run folder first and writes ``failed.csv`` for all of them.
+    """
+    ddp = setup_distributed(config.device)
+    try:
+        return _predict(config, ddp)
+    finally:
+        leave(ddp)
+
+
+def _predict(config: PredictConfig, ddp: Dist) -> dict[str, int]:
+    device = str(ddp.device)
+    method = make_method(config.method, config.params).to(device)
     info = read_dataset_info(config.data)
     layout = DatasetLayout(config.data)
     rows = read_manifest(config.data, info)[: config.limit]
@@ -151,20 +166,27 @@ def predict(config: PredictConfig) -> dict[str, int]:
     run_info = {**identity, "fingerprint": digest(identity), "dataset_path": str(Path(config.data).resolve()),
                 "protocol": info["protocol"]["name"], "protocol_hash": info["protocol"]["content_hash"],
                 "occbench_version": __version__, **getattr(method, "provenance", {})}
-    claim_run_folder(config.out, run_info, config.overwrite)
+    if ddp.is_main:
+        claim_run_folder(config.out, run_info, config.overwrite)
+    barrier(ddp)  # the folder is claimed (and emptied with overwrite) before any process writes into it
     pred_dir = config.out / "pred"
-    todo = [row for row in rows if not (pred_dir / f"{row['id']}.png").is_file()]
+    mine = rows[shard_batches(len(rows), config.batch_size, ddp.rank, ddp.world_size)]
+    todo = [row for row in mine if not (pred_dir / f"{row['id']}.png").is_file()]
     failed: list[dict[str, str]] = []
-    with tqdm(total=len(ids), initial=len(ids) - len(todo), desc=f"predict {config.method}", unit="img",
-              disable=not config.progress) as bar:
+    where = f" [process {ddp.rank + 1}/{ddp.world_size}]" if ddp.world_size > 1 else ""
+    with tqdm(total=len(mine), initial=len(mine) - len(todo), desc=f"predict {config.method}{where}", unit="img",
+              disable=not config.progress or not ddp.is_main) as bar:
         labels = bool(info.get("labels"))
         loaded = prefetch((batch, _load_ahead(layout, batch, labels)) for batch in _batches(todo, config.batch_size))
         for batch, tensors in loaded:
-            failed += _predict_batch(method, layout, pred_dir, batch, config.device, labels, tensors)
+            failed += _predict_batch(method, layout, pred_dir, batch, device, labels, tensors)
             bar.update(len(batch))
-    if failed:
+    gathered = gather_objects((len(todo), failed), ddp)  # every process's (attempted, failed), in rank order
+    failed = [row for _, part in gathered for row in part]
+    if failed and ddp.is_main:
         with (config.out / "failed.csv").open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["id", "reason"])
             writer.writeheader()
             writer.writerows(failed)
-    return {"samples": len(ids), "predicted": len(todo) - len(failed), "failed": len(failed)}
+    done = sum(n for n, _ in gathered)
+    return {"samples": len(ids), "predicted": done - len(failed), "failed": len(failed)}

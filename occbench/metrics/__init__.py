@@ -21,7 +21,10 @@ Conventions shared by every back end (docs/conventions.md §2, §5; names and un
 
 Regions (see :mod:`occbench.metrics.regions`): ``whole``, ``zero_outside`` (both images multiplied by the
 mask, metric over the whole image — the SGIN paper's "masked region"), ``hole``, ``fg``, ``hole_fg`` and
-``boundary`` (a band of ``boundary_px`` pixels on both sides of the hole edge). The weight-map regions
+``boundary`` (a band of ``boundary_px`` pixels on both sides of the hole edge); opt-in, the face-part regions
+:data:`PART_REGIONS` (hole ∩ eyes / nose / mouth / skin / hair of the dataset's parsing labels; ``parts``
+``(B, 5, H, W)``, one 0/1 channel per part of :data:`FACE_PARTS`, or None without face-part
+labels, when they are omitted like ``fg``). The weight-map regions
 average a per-pixel map (squared error, absolute error, SSIM map, LPIPS spatial map) over the region; a metric
 without a pixel-aligned map (MS-SSIM, FID, the M-CSAM SSIM) lists only the regions it supports.
 
@@ -49,7 +52,15 @@ not comparable to published numbers.
 """
 
 REGIONS: tuple[str, ...] = ("whole", "zero_outside", "hole", "fg", "hole_fg", "boundary")
-"""Every region name (docs/conventions.md §5)."""
+"""The regions ``evaluate`` scores by default (docs/conventions.md §5)."""
+FACE_PARTS: tuple[str, ...] = ("eyes", "nose", "mouth", "skin", "hair")
+"""The face parts of the per-part regions, in this order (the channel order of part maps). Which classes make up
+each part is the label scheme's (:attr:`occbench.labels.LabelScheme.parts`)."""
+PART_REGIONS: tuple[str, ...] = tuple(f"hole_{part}" for part in FACE_PARTS)
+"""Hole ∩ face part (``hole_eyes``, ``hole_nose``, ``hole_mouth``, ``hole_skin``, ``hole_hair``; parts from the
+dataset's label scheme, :attr:`occbench.labels.LabelScheme.parts`): opt-in (``evaluate --parts``)."""
+ALL_REGIONS: tuple[str, ...] = REGIONS + PART_REGIONS
+"""Every region name."""
 OUTPUT_MODES: tuple[str, ...] = ("raw", "composite")
 """``raw``: the output as the method returned it; ``composite``: ``mask * pred + (1 - mask) * target``."""
 
@@ -84,10 +95,11 @@ class MetricInfo:
     source: str = ""
 
     def __post_init__(self) -> None:
-        unknown = [r for r in self.regions if r not in REGIONS]
+        unknown = [r for r in self.regions if r not in ALL_REGIONS]
         if self.better not in ("higher", "lower") or self.kind not in ("image", "dataset") or unknown:
             raise ValueError(f"metric {self.name!r}: Expected better in (higher, lower), kind in (image, dataset) and "
-                             f"regions from {REGIONS}, but got {self.better!r}, {self.kind!r}, {list(self.regions)}")
+                             f"regions from {ALL_REGIONS}, but got {self.better!r}, {self.kind!r}, "
+                             f"{list(self.regions)}")
 
     def backend_class(self) -> type:
         """The :class:`~occbench.metrics.base.MetricBackend` subclass named by :attr:`backend` (imported now)."""
@@ -123,7 +135,7 @@ def metric_info(name: str) -> MetricInfo:
     one (lower is better, 4 decimals, displayed by its name)."""
     from occbench.registry import METRICS
 
-    return get_metric(name) if name in METRICS else MetricInfo(name, "", "lower", REGIONS, "image", name)
+    return get_metric(name) if name in METRICS else MetricInfo(name, "", "lower", ALL_REGIONS, "image", name)
 
 
 def metric_names() -> list[str]:
@@ -145,5 +157,5 @@ def selectable_metrics() -> tuple[str, ...]:
     return tuple(name for name in metric_names() if get_metric(name).selectable)
 
 
-__all__ = ["MIN_SAMPLES_FID", "MetricInfo", "OUTPUT_MODES", "REGIONS", "default_metrics", "get_metric",
-           "metric_info", "metric_names", "selectable_metrics"]
+__all__ = ["ALL_REGIONS", "FACE_PARTS", "MIN_SAMPLES_FID", "MetricInfo", "OUTPUT_MODES", "PART_REGIONS", "REGIONS",
+           "default_metrics", "get_metric", "metric_info", "metric_names", "selectable_metrics"]

@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
+from occbench.distributed import Dist
+
 Values = dict[tuple[str, str], Tensor]
 
 
@@ -84,3 +86,8 @@ class MetricBackend:
     def cache_stats(self) -> dict[str, dict[str, int]]:
         """``{name: {"hits", "misses"}}`` of the reference-image caches this back end used."""
         return {}
+
+    def gather(self, ddp: Dist) -> None:
+        """Under ``torchrun``, after every process has added its samples: make this process's accumulated
+        statistics those of all processes, in rank order (dataset-level back ends; collective: every process
+        calls it). Per-image back ends have nothing to gather."""

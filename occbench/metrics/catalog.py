@@ -6,28 +6,29 @@ order of ``evaluate``'s default metric list.
 
 from __future__ import annotations
 
-from occbench.metrics import REGIONS, MetricInfo
+from occbench.metrics import ALL_REGIONS, MetricInfo
 
 _WHOLE_ZERO = ("whole", "zero_outside")
+_ALL = ALL_REGIONS  # metrics with a pixel-aligned map: every weight-map region, the face parts included
 _PIXEL = "occbench.metrics.pixel:PixelMetrics"
 _INCEPTION = "occbench.metrics.distribution:InceptionMetrics"
 _IDENTITY = "occbench.metrics.identity:IdentityMetric"
 
-PSNR = MetricInfo("psnr", "dB (data range 1.0 on [0, 1] images, i.e. 255 on 0-255)", "higher", REGIONS, "image",
+PSNR = MetricInfo("psnr", "dB (data range 1.0 on [0, 1] images, i.e. 255 on 0-255)", "higher", _ALL, "image",
                   "PSNR", "dB", 2, backend=_PIXEL, default=True)
-SSIM = MetricInfo("ssim", "unitless, at most 1 (Gaussian window sigma 1.5, 11 px)", "higher", REGIONS, "image", "SSIM",
+SSIM = MetricInfo("ssim", "unitless, at most 1 (Gaussian window sigma 1.5, 11 px)", "higher", _ALL, "image", "SSIM",
                   backend=_PIXEL, default=True, source="torchmetrics structural_similarity_index_measure defaults")
 MS_SSIM = MetricInfo("ms_ssim", "unitless, at most 1 (5 scales; needs H, W >= 176 px)", "higher", _WHOLE_ZERO, "image",
                      "MS-SSIM", backend=_PIXEL, default=True,
                      source="torchmetrics multiscale_structural_similarity_index_measure defaults")
-RMSE = MetricInfo("rmse", "0-255 scale (root of the per-image MSE)", "lower", REGIONS, "image", "RMSE", "0–255", 2,
+RMSE = MetricInfo("rmse", "0-255 scale (root of the per-image MSE)", "lower", _ALL, "image", "RMSE", "0–255", 2,
                   backend=_PIXEL, default=True)
-MAE = MetricInfo("mae", "0-255 scale", "lower", REGIONS, "image", "MAE", "0–255", 2, backend=_PIXEL, default=True)
-MSE = MetricInfo("mse", "0-255 scale, squared", "lower", REGIONS, "image", "MSE", "0–255²", 2, backend=_PIXEL,
+MAE = MetricInfo("mae", "0-255 scale", "lower", _ALL, "image", "MAE", "0–255", 2, backend=_PIXEL, default=True)
+MSE = MetricInfo("mse", "0-255 scale, squared", "lower", _ALL, "image", "MSE", "0–255²", 2, backend=_PIXEL,
                  default=True)
-L1 = MetricInfo("l1", "0-1 scale (mean absolute error / data range)", "lower", REGIONS, "image", "L1", "0–1",
+L1 = MetricInfo("l1", "0-1 scale (mean absolute error / data range)", "lower", _ALL, "image", "L1", "0–1",
                 backend=_PIXEL, default=True)
-LPIPS = MetricInfo("lpips", "unitless distance (LPIPS v0.1, AlexNet trunk by default)", "lower", REGIONS, "image",
+LPIPS = MetricInfo("lpips", "unitless distance (LPIPS v0.1, AlexNet trunk by default)", "lower", _ALL, "image",
                    "LPIPS", backend="occbench.metrics.lpips_metric:LPIPSMetric", default=True)
 FID = MetricInfo("fid", "Frechet distance of Inception-v3 pool features", "lower", _WHOLE_ZERO, "dataset", "FID", "",
                  2, backend=_INCEPTION, default=True)
@@ -53,7 +54,7 @@ SSIM_MCSAM = MetricInfo(
            "(-0.043 against occbench's ssim on the same outputs)")
 L1_MCSAM = MetricInfo(
     "l1_mcsam", "0-1 scale (|channel mean of pred - channel mean of target| / data range, averaged over pixels)",
-    "lower", REGIONS, "image", "L1 (M-CSAM)", "0–1", backend=_PIXEL,
+    "lower", _ALL, "image", "L1 (M-CSAM)", "0–1", backend=_PIXEL,
     source="M-CSAM Tables 1-3 l1 loss: channel mean first, then the absolute value (issue 15 review); 0-1 scale as "
            "its values 0.0076-0.0372 imply (reported/README.md, scale checks)")
 MS_SSIM_REDUCED = MetricInfo(

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor
 
 from occbench.compat import ensure_torchvision_importable
+from occbench.distributed import Dist, gather_objects, gather_rows
 from occbench.errors import OccbenchError
 from occbench.metrics import MIN_SAMPLES_FID, get_metric  # noqa: F401 - MIN_SAMPLES_FID re-exported for callers
 from occbench.metrics.base import MetricBackend, MetricSettings, Values
@@ -193,6 +194,21 @@ class InceptionFeatureStats:
                                 f" (sets: {sorted(self._sets)})")
         return self._sets[set_name]
 
+    def gather(self, ddp: Dist) -> None:
+        """Under ``torchrun``: every set becomes the concatenation, in rank order, of all processes' features of
+        that name (torchmetrics' gather; collective). With blocks of whole batches per process
+        (:func:`~occbench.distributed.shard_batches`) the sets hold the single-process features in the
+        single-process order, so FID and KID (whose subsets index into that order) come out the same."""
+        if not ddp.active:
+            return
+        names = sorted(set().union(*gather_objects(sorted(self._sets), ddp)))
+        for name in names:
+            local = self._sets.get(name)
+            features = local.features() if local is not None else np.zeros((0, FEATURE_DIM), dtype=np.float32)
+            merged = _FeatureSet()
+            merged.add(gather_rows(torch.from_numpy(features), ddp).numpy())
+            self._sets[name] = merged
+
     def same_features(self, a: str, b: str) -> bool:
         """Whether two sets hold exactly the same features (then every distance to a third set is the same)."""
         first, second = self._get(a), self._get(b)
@@ -280,6 +296,11 @@ class InceptionMetrics(MetricBackend):
 
     def cache_stats(self) -> dict[str, dict[str, int]]:
         return {} if self.cache is None else {"inception": {"hits": self.cache.hits, "misses": self.cache.misses}}
+
+    def gather(self, ddp: Dist) -> None:
+        regions = gather_objects(self.regions, ddp)
+        self.regions = list(dict.fromkeys(r for part in regions for r in part))
+        self.stats.gather(ddp)
 
     def compute(self, modes: Sequence[str]) -> list[dict[str, Any]]:
         """FID/KID rows per mode and region (value None, with a warning, below 2 samples)."""

@@ -2,7 +2,8 @@
 
 Functional :func:`pixel_scores` and its back end :class:`PixelMetrics` (the :class:`~occbench.metrics.base.
 MetricBackend` every pixel metric's record names). Inputs follow :mod:`occbench.metrics` (``pred``/``target``
-``(B, 3, H, W)`` in ``[0, data_range]``, ``mask``/``fg`` ``(B, 1, H, W)``, 1 = hole / foreground).
+``(B, 3, H, W)`` in ``[0, data_range]``, ``mask``/``fg`` ``(B, 1, H, W)``, 1 = hole / foreground; ``parts``
+``(B, 5, H, W)``, 1 = pixels of each face part, for the ``hole_<part>`` regions).
 
 How a score is computed: each per-pixel map is computed ONCE per batch — squared error and absolute error
 (both averaged over channels), the absolute error of the channel means and the SSIM map — and reduced over every
@@ -56,7 +57,16 @@ from torch import Tensor  # noqa: E402
 
 from occbench.metrics.base import MetricBackend, Values  # noqa: E402
 from occbench.metrics.catalog import BUILTIN  # noqa: E402
-from occbench.metrics.regions import REGIONS, binarize, check_map, check_regions, region_means, region_weights  # noqa: E402,I001
+from occbench.metrics.regions import (  # noqa: E402
+    FG_REGIONS,
+    PART_REGIONS,
+    REGIONS,
+    binarize,
+    check_map,
+    check_regions,
+    region_means,
+    region_weights,
+)
 
 _BACKEND = f"{__name__}:PixelMetrics"
 _REGIONS_OF = {info.name: info.regions for info in BUILTIN if info.backend == _BACKEND}
@@ -102,12 +112,15 @@ def check_metrics(metrics: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(metrics))
 
 
-def metric_region_pairs(metrics: Sequence[str], regions: Sequence[str], has_fg: bool = True) -> list[tuple[str, str]]:
+def metric_region_pairs(metrics: Sequence[str], regions: Sequence[str], has_fg: bool = True,
+                        has_parts: bool = True) -> list[tuple[str, str]]:
     """The ``(metric, region)`` keys :func:`pixel_scores` returns for these arguments, in order (each metric's
-    regions are those its record lists)."""
+    regions are those its record lists; ``fg``/``hole_fg`` only with a foreground, ``hole_<part>`` only with part
+    maps)."""
     regions = check_regions(regions)
+    missing = (() if has_fg else FG_REGIONS) + (() if has_parts else PART_REGIONS)
     return [(metric, region) for metric in check_metrics(metrics) for region in regions
-            if region in _REGIONS_OF[metric] and (has_fg or region not in ("fg", "hole_fg"))]
+            if region in _REGIONS_OF[metric] and region not in missing]
 
 
 @lru_cache(maxsize=32)
@@ -247,22 +260,25 @@ def _structural(pred: Tensor, target: Tensor, m: Tensor, metrics: tuple[str, ...
 @torch.no_grad()
 def pixel_scores(pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None = None, *, data_range: float = 1.0,
                  metrics: Sequence[str] = PIXEL_METRICS, regions: Sequence[str] = REGIONS,
-                 boundary_px: int = 8, weights: Mapping[str, Tensor] | None = None) -> dict[tuple[str, str], Tensor]:
+                 boundary_px: int = 8, weights: Mapping[str, Tensor] | None = None,
+                 parts: Tensor | None = None) -> dict[tuple[str, str], Tensor]:
     """Per-image pixel metrics for every (metric, region): ``{(metric, region): Tensor (B,) float64}``.
 
     ``pred``/``target``: ``(B, C, H, W)`` float in ``[0, data_range]``; ``mask``: ``(B, 1, H, W)`` 1 = hole;
-    ``fg``: ``(B, 1, H, W)`` 1 = foreground or None (then ``fg``/``hole_fg`` keys are omitted). ``metrics``: any
-    of :data:`IMPLEMENTED` (default :data:`PIXEL_METRICS`); each gets the regions its record lists (``ms_ssim``:
-    ``whole``/``zero_outside``, NaN when ``H`` or ``W`` < 176). Empty region → NaN. Units and definitions: see the
-    module docstring. ``weights``: this batch's :func:`region_weights` when the caller already has them (e.g.
-    shared between output modes and metrics); computed here otherwise.
+    ``fg``: ``(B, 1, H, W)`` 1 = foreground or None (then ``fg``/``hole_fg`` keys are omitted); ``parts``:
+    ``(B, 5, H, W)`` face-part maps (:func:`~occbench.metrics.regions.region_weights`) or None (then the
+    ``hole_<part>`` keys are omitted). ``metrics``: any of :data:`IMPLEMENTED` (default :data:`PIXEL_METRICS`);
+    each gets the regions its record lists (``ms_ssim``: ``whole``/``zero_outside``, NaN when ``H`` or ``W`` <
+    176). Empty region → NaN. Units and definitions: see the module docstring. ``weights``: this batch's
+    :func:`region_weights` when the caller already has them (e.g. shared between output modes and metrics; they
+    then also say whether the part regions exist, ``parts`` is ignored); computed here otherwise.
     """
     _check_inputs(pred, target, mask, fg)
     metrics, regions = check_metrics(metrics), check_regions(regions)
     m = binarize(mask).to(pred.device, pred.dtype)
     if weights is None:
         weights = region_weights(m, None if fg is None else fg.to(pred.device), regions=regions,
-                                 boundary_px=boundary_px)
+                                 boundary_px=boundary_px, parts=None if parts is None else parts.to(pred.device))
     else:
         weights = {r: weights[r] for r in regions if r in weights}
     diff = pred - target
@@ -282,7 +298,8 @@ def pixel_scores(pred: Tensor, target: Tensor, mask: Tensor, fg: Tensor | None =
         means.update(region_means({"ssim": ssim_map}, weights))
 
     out: dict[tuple[str, str], Tensor] = {}
-    for metric, region in metric_region_pairs(metrics, regions, has_fg=fg is not None):
+    has_parts = any(region in weights for region in PART_REGIONS)
+    for metric, region in metric_region_pairs(metrics, regions, has_fg=fg is not None, has_parts=has_parts):
         if (metric, region) in structural:
             out[(metric, region)] = structural[(metric, region)]
         elif metric == "ssim":

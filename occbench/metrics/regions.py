@@ -1,9 +1,13 @@
-"""Metric regions as weight maps built from the hole mask and the foreground map (docs/conventions.md §5).
+"""Metric regions as weight maps built from the hole mask, the foreground map and the face-part maps
+(docs/conventions.md §5).
 
 Conventions: ``mask`` and ``fg`` are ``(B, 1, H, W)`` tensors, binarised at 0.5 (bool, 0/1 float and 0/1 or
 0/255 uint8 all work): ``mask`` 1 = hole (occluded / missing), ``fg`` 1 = foreground (the label scheme's,
-e.g. CelebAMask-HQ classes 1–13). A weight map is a float32 ``(B, 1, H, W)`` tensor of 0/1; a region's score for
-a per-pixel map ``m`` is ``sum(w * m) / sum(w)`` per image, NaN when ``sum(w) == 0`` (empty region).
+e.g. CelebAMask-HQ classes 1–13). ``parts`` is ``(B, 5, H, W)``, binarised the same way: channel ``i`` is 1 on the
+pixels of face part ``FACE_PARTS[i]`` (eyes, nose, mouth, skin, hair; classes from the label scheme's
+:attr:`~occbench.labels.LabelScheme.parts`), and region ``hole_<part>`` is hole ∩ that part. A weight map is a
+float32 ``(B, 1, H, W)`` tensor of 0/1; a region's score for a per-pixel map ``m`` is ``sum(w * m) / sum(w)`` per
+image, NaN when ``sum(w) == 0`` (empty region: e.g. a hole that misses the nose gives NaN for ``hole_nose``).
 
 ``zero_outside`` is not a weight map but an image transform (:func:`zero_outside`): both images are multiplied
 by the mask and the metric runs over the whole image.
@@ -17,17 +21,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from occbench.metrics import REGIONS
+from occbench.metrics import ALL_REGIONS, FACE_PARTS, PART_REGIONS, REGIONS
 
-WEIGHT_REGIONS: tuple[str, ...] = ("whole", "hole", "fg", "hole_fg", "boundary")
+WEIGHT_REGIONS: tuple[str, ...] = ("whole", "hole", "fg", "hole_fg", "boundary", *PART_REGIONS)
 FG_REGIONS: tuple[str, ...] = ("fg", "hole_fg")
 
 
 def check_regions(regions: Sequence[str]) -> tuple[str, ...]:
-    """Validate region names; returns them as a tuple (order kept, duplicates dropped)."""
-    unknown = [r for r in regions if r not in REGIONS]
+    """Validate region names (any of :data:`~occbench.metrics.ALL_REGIONS`); returns them as a tuple (order kept,
+    duplicates dropped)."""
+    unknown = [r for r in regions if r not in ALL_REGIONS]
     if unknown:
-        raise ValueError(f"Expected regions from {REGIONS}, but got unknown {unknown}")
+        raise ValueError(f"Expected regions from {ALL_REGIONS}, but got unknown {unknown}")
     return tuple(dict.fromkeys(regions))
 
 
@@ -79,12 +84,14 @@ def zero_outside(x: Tensor, mask: Tensor) -> Tensor:
 
 
 def region_weights(mask: Tensor, fg: Tensor | None = None, *, regions: Sequence[str] = REGIONS,
-                   boundary_px: int = 8) -> dict[str, Tensor]:
+                   boundary_px: int = 8, parts: Tensor | None = None) -> dict[str, Tensor]:
     """Weight maps ``(B, 1, H, W)`` float32 0/1 for the requested weight-map regions.
 
     ``whole`` = ones, ``hole`` = mask, ``fg`` = fg, ``hole_fg`` = mask * fg, ``boundary`` =
-    :func:`boundary_band` (``boundary_px`` px on both sides of the hole edge). ``zero_outside`` is skipped
-    (image transform, see :func:`zero_outside`); ``fg`` and ``hole_fg`` are omitted when ``fg`` is None.
+    :func:`boundary_band` (``boundary_px`` px on both sides of the hole edge), ``hole_<part>`` = mask * that
+    part's channel of ``parts`` ``(B, 5, H, W)``. ``zero_outside`` is skipped (image transform, see
+    :func:`zero_outside`); ``fg`` and ``hole_fg`` are omitted when ``fg`` is None, the part regions when
+    ``parts`` is None.
     """
     regions = check_regions(regions)
     check_map("mask", mask)
@@ -92,9 +99,13 @@ def region_weights(mask: Tensor, fg: Tensor | None = None, *, regions: Sequence[
     if fg is not None:
         check_map("fg", fg, like=m)
         f = binarize(fg).to(m.device)
+    if parts is not None:
+        check_map("parts", parts, like=m, channels=len(FACE_PARTS))
+        p = binarize(parts).to(m.device)
     out: dict[str, Tensor] = {}
     for region in regions:
-        if region == "zero_outside" or (region in FG_REGIONS and fg is None):
+        if region == "zero_outside" or (region in FG_REGIONS and fg is None) or (region in PART_REGIONS
+                                                                                 and parts is None):
             continue
         if region == "whole":
             out[region] = torch.ones_like(m)
@@ -104,6 +115,9 @@ def region_weights(mask: Tensor, fg: Tensor | None = None, *, regions: Sequence[
             out[region] = f
         elif region == "hole_fg":
             out[region] = m * f
+        elif region in PART_REGIONS:
+            i = PART_REGIONS.index(region)
+            out[region] = m * p[:, i : i + 1]
         else:
             out[region] = boundary_band(m, boundary_px)
     return out

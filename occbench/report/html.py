@@ -25,7 +25,7 @@ import pandas as pd
 
 from occbench import __version__
 from occbench.errors import OccbenchError
-from occbench.metrics import metric_info, metric_names
+from occbench.metrics import PART_REGIONS, metric_info, metric_names
 from occbench.report.results import (
     GENERATOR_COLUMNS,
     SOURCE_KEY,
@@ -53,7 +53,7 @@ from occbench.results_schema import BIN_SCHEMES
 
 THUMB_PX = 128  # longest side of a grid thumbnail
 JPEG_QUALITY = 80
-TABLE_REGIONS = (("whole", "hole"), ("zero_outside", "boundary", "fg", "hole_fg"))
+TABLE_REGIONS = (("whole", "hole"), ("zero_outside", "boundary", "fg", "hole_fg"), PART_REGIONS)  # parts: --parts
 PLOT_REGIONS = ("whole", "hole")
 CATEGORY_KEYS = ("category", "kind", "mask_type")  # natocc: category, kind; facemask: mask_type
 DATA_KEYS = ("aggregates", "bins", "by_generator", "dataset_metrics", SOURCE_KEY)  # not provenance

@@ -362,9 +362,19 @@ class _Builder:
                 self.missing.note("predictions", str(run.slot), f"{folder} is not a folder (expected <id>.png "
                                                                 f"per image of {run.data})")
             cmd += ["--predictions", str(folder) if folder else f"<{run.slot}>"]
+            if run.masks_from is not None:  # the external method was given the masks that run's method found
+                masks = self._masks_of(run)
+                deps.append(masks.key)
+                cmd += ["--predicted-masks", str(masks.out / "pred_mask")]
         cmd += ["--data", str(data.out), "--out", OUT, "--name", name, *flags, *self._execution()]
         return self.add("evaluate", f"{slug(run.name)}@{run.data}", f"evaluate {name} on {run.data}", name,
                         "results.json", [cmd], deps, needs, notes=notes)
+
+    def _masks_of(self, slot: EvalSpec) -> Step:
+        """The evaluation step of the run named by ``slot.masks_from`` on the slot's dataset (added when new)."""
+        source = next(r for r in self.recipe.runs if r.name == slot.masks_from and r.data == slot.data)
+        key = f"evaluate:{slug(source.name)}@{source.data}"
+        return self.steps[key] if key in self.steps else self.evaluate(source)
 
     def _predictions(self, run: EvalSpec, data: Step) -> tuple[Path | None, Step | None]:
         """The folder given for a slot (``NAME@DATASET=DIR``, or ``NAME=DIR`` holding ``DATASET/`` when the slot

@@ -22,7 +22,8 @@ A recipe (format 1) lists what one seed-paper table needs, as occbench commands:
       flags: {metrics: [psnr, …], regions: [whole, zero_outside], modes: [raw]}   # the paper's convention
       runs:
         - {name: SGIN, method: sgin, checkpoint: "{train:sgin}", mask: predicted, params: {…}, data: sgin-val}
-        - {name: DeepFill-v2, predictions: DeepFill-v2, data: sgin-val, smoke: {method: telea}}   # a slot
+        - {name: DeepFill-v2, predictions: DeepFill-v2, masks_from: SGIN, data: sgin-val,    # a slot
+           smoke: {method: telea}}
     leaderboard: {tables: [sgin-t1]}
 
 Strings may name other entries: ``{source:NAME}`` (the folder given for a source), ``{data:NAME}`` (a built
@@ -32,6 +33,9 @@ full ``set``), ``data``/``val_data`` (another dataset, or null), ``resolution`` 
 that size: the evaluation datasets keep the paper's protocol and resolution, which the leaderboard checks) and
 ``limit``; a prediction slot's ``method`` (a classical method whose predictions stand in for the missing ones, on
 its first dataset). A slot's ``data`` may list several datasets: the user then gives one folder per dataset.
+A slot's ``masks_from`` names a run of the recipe with ``mask: predicted``: the external method was given the
+masks that run's method found (its ``pred_mask/``), so the slot is evaluated with ``--predicted-masks`` and its
+rows are mask=predicted like the paper's.
 """
 
 from __future__ import annotations
@@ -113,6 +117,7 @@ class EvalSpec:
     flags: dict[str, Any]
     note: str
     smoke: dict[str, Any]
+    masks_from: str | None = None  # a slot's: the run (mask=predicted) whose pred_mask/ the external method got
 
 
 @dataclass(frozen=True)
@@ -277,12 +282,12 @@ def _train(r: _Reader, data: Any) -> dict[str, TrainSpec]:
 
 
 def _flags(r: _Reader, value: Any, key: str) -> dict[str, Any]:
-    from occbench.metrics import OUTPUT_MODES, REGIONS, selectable_metrics
+    from occbench.metrics import ALL_REGIONS, OUTPUT_MODES, selectable_metrics
 
     flags = r.mapping(value or {}, key, {k: False for k in EVAL_FLAGS})
     for name, types in EVAL_FLAGS.items():
         r.get(flags, name, key, types, "a list" if types is list else types.__name__)
-    for name, known in (("metrics", selectable_metrics()), ("regions", REGIONS), ("modes", OUTPUT_MODES)):
+    for name, known in (("metrics", selectable_metrics()), ("regions", ALL_REGIONS), ("modes", OUTPUT_MODES)):
         for i, item in enumerate(flags.get(name, [])):
             r.choice(item, f"{key}.{name}[{i}]", known, f"one of {', '.join(known)}")
     return dict(flags)
@@ -300,7 +305,7 @@ def _runs(r: _Reader, data: Any) -> tuple[dict[str, Any], tuple[EvalSpec, ...]]:
         key = f"evaluate.runs[{i}]"
         entry = r.mapping(entry, key, {"name": True, "data": True, "method": False, "predictions": False,
                                        "checkpoint": False, "mask": False, "params": False, "flags": False,
-                                       "note": False, "smoke": False})
+                                       "note": False, "smoke": False, "masks_from": False})
         if ("method" in entry) == ("predictions" in entry):
             raise RecipeError(f"{r.path}: {key}: Expected exactly one of 'method' (occbench runs it) or "
                               f"'predictions' (a slot for an external method), but got "
@@ -311,6 +316,10 @@ def _runs(r: _Reader, data: Any) -> tuple[dict[str, Any], tuple[EvalSpec, ...]]:
         mask = r.get(entry, "mask", key, (str, type(None)), "given or predicted")
         if mask is not None:
             r.choice(mask, f"{key}.mask", ("given", "predicted"), "given or predicted")
+        masks_from = r.get(entry, "masks_from", key, (str, type(None)), "the name of a run with mask: predicted")
+        if masks_from is not None and method is not None:
+            raise RecipeError(f"{r.path}: {key}.masks_from: only a prediction slot takes the masks of another run "
+                              "(a method run by occbench records its own)")
         datasets = entry["data"] if isinstance(entry["data"], list) else [entry["data"]]
         if not datasets or not all(isinstance(d, str) for d in datasets) or (method and len(datasets) > 1):
             raise r.fail(f"{key}.data", "a dataset name (a list only for prediction slots)", entry["data"])
@@ -329,7 +338,16 @@ def _runs(r: _Reader, data: Any) -> tuple[dict[str, Any], tuple[EvalSpec, ...]]:
                 r.get(entry, "checkpoint", key, (str, type(None)), "a checkpoint ({train:NAME})"), mask,
                 dict(r.get(entry, "params", key, dict, "a mapping of method parameters", {})),
                 {**flags, **_flags(r, entry.get("flags"), f"{key}.flags")},
-                r.get(entry, "note", key, str, "text", ""), dict(smoke) if n == 0 else {}))
+                r.get(entry, "note", key, str, "text", ""), dict(smoke) if n == 0 else {}, masks_from))
+    for run in runs:
+        if run.masks_from is None:
+            continue
+        sources = [s for s in runs if s.name == run.masks_from and s.data == run.data]
+        if not sources or sources[0].method is None or sources[0].mask != "predicted":
+            named = [f"{s.name} on {s.data}" for s in runs if s.method is not None and s.mask == "predicted"]
+            raise RecipeError(f"{r.path}: evaluate.runs ({run.name}).masks_from: Expected the name of a run with "
+                              f"mask: predicted on {run.data} ({', '.join(named) or 'none in this recipe'}), but "
+                              f"got {run.masks_from!r}")
     return flags, tuple(runs)
 
 
