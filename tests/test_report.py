@@ -274,6 +274,10 @@ def test_intervals_of_many_cells_equal_bootstrap_ci_cell_by_cell():
         with_intervals(table, {("p", "a"): stale})
     with pytest.raises(OccbenchError, match=re.escape("scores of a on p: Expected one score per (id, metric")):
         with_intervals(table, {("p", "a"): scores})  # both runs' scores as one
+    replaced = scores[scores["run"] == "a"].assign(value=lambda f: f["value"] + 0.5)  # another evaluation's scores
+    with pytest.raises(OccbenchError, match=r"scores of a on p: the mean psnr over whole of scores.csv is .*, "
+                                            r"results.json says .*; Expected the scores.csv written with that"):
+        with_intervals(table, {("p", "a"): replaced})
 
 
 def _second_dataset(runs: list[Path], tmp_path: Path) -> list[Path]:
@@ -488,6 +492,10 @@ def test_cli_table_ci_is_seeded_and_needs_scores(runs, capsys):
         _main(argv)
     assert _main([*argv, "--methods", "telea"]) == 0  # only the rows shown need their scores
     assert _main(base) == 0  # without --ci no scores are read
+    for flags in (["--seed", "3"], ["--resamples", "10", "--seed", "3"]):
+        with pytest.raises(OccbenchError, match=re.escape(f"{' and '.join(flags[::2])} set the intervals of --ci: "
+                                                          "Expected --ci with them")):
+            _main([*base, *flags])
 
 
 def test_footnote_warns_when_fid_rests_on_few_samples():

@@ -45,11 +45,32 @@ def seed_number(text: str) -> int:
     return int(text)
 
 
-def add_bootstrap(parser: argparse.ArgumentParser) -> None:
-    """``--resamples`` and ``--seed`` of the BCa bootstrap intervals over images (:mod:`occbench.stats`)."""
-    parser.add_argument("--resamples", type=positive_int, default=2000,
-                        help="bootstrap resamples of each interval (default 2000)")
-    parser.add_argument("--seed", type=seed_number, default=0, help="seed of the bootstrap resampling (default 0)")
+BOOTSTRAP_DEFAULTS = {"resamples": 2000, "seed": 0}
+
+
+def add_bootstrap(parser: argparse.ArgumentParser, switch: str | None = None) -> None:
+    """``--resamples`` and ``--seed`` of the BCa bootstrap intervals over images (:mod:`occbench.stats`).
+    ``switch``: the flag that turns the intervals on (e.g. ``--ci``); the two then default to None, so that the
+    command can refuse them without it (:func:`bootstrap_settings`)."""
+    suffix = f" with {switch}" if switch else ""
+    parser.add_argument("--resamples", type=positive_int, default=None if switch else BOOTSTRAP_DEFAULTS["resamples"],
+                        help=f"bootstrap resamples of each interval{suffix} (default 2000)")
+    parser.add_argument("--seed", type=seed_number, default=None if switch else BOOTSTRAP_DEFAULTS["seed"],
+                        help=f"seed of the bootstrap resampling{suffix} (default 0)")
+
+
+def bootstrap_settings(args: argparse.Namespace, switch: str, enabled: bool) -> tuple[int, int] | None:
+    """(resamples, seed) when ``enabled`` (defaults filled in), else None; either flag given without ``switch``
+    is an OccbenchError (it would change nothing)."""
+    from occbench.errors import OccbenchError
+
+    given = [f"--{name}" for name in BOOTSTRAP_DEFAULTS if getattr(args, name) is not None]
+    if not enabled:
+        if given:
+            raise OccbenchError(f"{' and '.join(given)} set the intervals of {switch}: Expected {switch} with them")
+        return None
+    return tuple(BOOTSTRAP_DEFAULTS[name] if getattr(args, name) is None else getattr(args, name)
+                 for name in BOOTSTRAP_DEFAULTS)
 
 
 LEGACY_ASSET_FLAGS = ("--mask-dir", "--occluder-dir", "--templates-dir")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from occbench.cli._args import add_bootstrap, add_progress, emit
+from occbench.cli._args import add_bootstrap, add_progress, bootstrap_settings, emit
 from occbench.cli.plot import add_results_inputs
 
 DEFAULT_METRICS = ("psnr", "ssim", "ms_ssim", "lpips", "mae", "fid")
@@ -52,11 +52,12 @@ def run(args: argparse.Namespace) -> int:
                                 f"{', '.join(args.regions)} in {args.mode!r} mode; choose --metrics")
     table = build_table(frame, metrics=metrics, regions=args.regions, mode=args.mode, methods=args.methods,
                         protocols=args.protocol)
-    if args.ci:
+    bootstrap = bootstrap_settings(args, "--ci", args.ci)
+    if bootstrap is not None:
         shown = set(table.values.index)
         scores = {key: read_scores(results, "table --ci") for key, results in zip(row_keys(runs, rename), runs)
                   if key in shown}
-        table = with_intervals(table, scores, Bootstrap(args.resamples, args.seed), progress=not args.no_progress)
+        table = with_intervals(table, scores, Bootstrap(*bootstrap), progress=not args.no_progress)
     text = RENDERERS[args.format](table)
     if args.update:
         update_block(args.update, text, command="occbench table " + " ".join(str(p) for p in args.results))
@@ -85,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--ci", action="store_true",
                         help="show each per-image mean as 'mean [low, high]', its 95%% BCa bootstrap interval over "
                              "images from the run's scores.csv (as occbench compare); FID/KID: value alone")
-    add_bootstrap(parser)
+    add_bootstrap(parser, "--ci")
     parser.add_argument("--format", default="md", choices=FORMATS,
                         help="md (pipe table), latex (booktabs, multicolumn headers) or csv (numeric, "
                              "<metric>_<region> columns; with --ci also <metric>_<region>_ci_low/_ci_high)")

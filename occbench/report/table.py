@@ -128,11 +128,22 @@ def with_intervals(table: Table, scores: Mapping[tuple[str, str], pd.DataFrame],
         means = means.set_index([METRIC, REGION])
         for column in shown:
             if column in means.index:
+                _check_same_mean(source, column, means.loc[column, "mean"], table.values.loc[key, column])
                 lows.loc[key, column], highs.loc[key, column] = means.loc[column, ["ci_low", "ci_high"]]
             elif not pd.isna(table.values.loc[key, column]):
                 raise OccbenchError(f"{source}: Expected per-sample {column[0]} scores in the {column[1]} region "
                                     f"({table.mode} outputs), as results.json has, but got none (stale scores.csv?)")
     return replace(table, lows=lows, highs=highs, ci=bootstrap)
+
+
+def _check_same_mean(source: str, column: tuple[str, str], from_scores: float, from_results: float) -> None:
+    """The mean of a cell's per-sample scores must be the results.json mean the table shows (equal up to the
+    summation order): otherwise scores.csv belongs to another evaluation and its interval would not be this value's."""
+    a, b = float(from_scores), float(from_results)
+    if (math.isnan(a) and math.isnan(b)) or a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
+        return
+    raise OccbenchError(f"{source}: the mean {column[0]} over {column[1]} of scores.csv is {a:.8g}, results.json says "
+                        f"{b:.8g}; Expected the scores.csv written with that results.json (a stale or replaced file?)")
 
 
 def _sample_notes(rows: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
