@@ -304,3 +304,11 @@ def test_compare_cli_errors_name_files(demo_runs, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["compare", "a", "b", "--out", "x.txt"])
     assert "Expected a file ending in .csv or .md" in capsys.readouterr().err
+    doubled = tmp_path / "doubled"  # a scores.csv with every row twice: a clean error naming the files
+    doubled.mkdir()
+    shutil.copy(demo_runs / "telea" / "results.json", doubled / "results.json")
+    text = (demo_runs / "telea" / "scores.csv").read_text()
+    (doubled / "scores.csv").write_text(text + text.split("\n", 1)[1])
+    assert main(["compare", str(demo_runs / "mean-fill"), str(doubled)]) == 2
+    err = capsys.readouterr().err
+    assert "Expected one score per (id, metric, region, mode)" in err and str(doubled / "scores.csv") in err

@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from occbench.errors import OccbenchError
-    from occbench.report.results import load_results, read_scores
+    from occbench.report.results import load_results, read_scores, scores_path
     from occbench.stats import compare_scores
 
     if len(args.runs) < 2:
@@ -183,9 +183,13 @@ def run(args: argparse.Namespace) -> int:
     _resolve_selection(scores, runs, args)
     better = {agg["metric"]: agg["better"] for results in runs for agg in results.get("aggregates") or []
               if agg.get("better") in ("higher", "lower")}
-    means, pairs = compare_scores(scores, metrics=args.metrics, regions=args.regions, modes=args.modes,
-                                  better=better, test=args.test, confidence=args.confidence,
-                                  n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)
+    try:
+        means, pairs = compare_scores(scores, metrics=args.metrics, regions=args.regions, modes=args.modes,
+                                      better=better, test=args.test, confidence=args.confidence,
+                                      n_resamples=args.resamples, seed=args.seed, alpha=args.alpha)
+    except ValueError as exc:  # a malformed scores.csv (duplicate rows, missing columns): name the files
+        files = ", ".join(f"{label} = {scores_path(results)}" for label, results in zip(labels, runs))
+        raise OccbenchError(f"{exc} ({files})") from None
     dataset = _dataset_rows(runs, labels, args.metrics, args.regions, args.modes)
     if not len(means) and not len(dataset):
         raise OccbenchError("nothing to compare: no scores for the chosen --metrics, --regions and --modes")

@@ -36,6 +36,22 @@ def renames(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def regenerating_command(args: argparse.Namespace, bootstrap: tuple[int, int] | None) -> str:
+    """The ``occbench table`` command that makes this table again (recorded above an ``--update`` block): the
+    results and every option that shapes the table (selection, names, mode, intervals), without output options."""
+    import shlex
+
+    words = ["occbench", "table", *map(str, args.results)]
+    for flag, values in (("--metrics", args.metrics), ("--regions", args.regions), ("--methods", args.methods)):
+        words += [flag, *values] if values else []
+    words += [f for protocol in args.protocol or () for f in ("--protocol", protocol)]
+    words += [f for pair in args.rename for f in ("--rename", pair)]
+    words += ["--mode", args.mode] if args.mode != "composite" else []
+    words += ["--ci", "--resamples", str(bootstrap[0]), "--seed", str(bootstrap[1])] if bootstrap else []
+    words += ["--format", args.format] if args.format != "md" else []
+    return shlex.join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     from occbench.errors import OccbenchError
     from occbench.report.results import aggregates_frame, load_results, read_scores, row_keys
@@ -60,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         table = with_intervals(table, scores, Bootstrap(*bootstrap), progress=not args.no_progress)
     text = RENDERERS[args.format](table)
     if args.update:
-        update_block(args.update, text, command="occbench table " + " ".join(str(p) for p in args.results))
+        update_block(args.update, text, command=regenerating_command(args, bootstrap))
         print(args.update)
     else:
         emit(text, args.out)
