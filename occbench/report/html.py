@@ -243,8 +243,9 @@ def sample_params(folder: Path) -> pd.DataFrame:
 
 
 def breakdown_figures(runs: list[dict], labels: list[str], groups: list[list[int]], params: dict[int, pd.DataFrame],
-                      metric: str, mode: str) -> str:
-    """Per-generator bars (results' ``by_generator``) and per-occluder-category bars (scores × manifest params)."""
+                      metric: str, mode: str, scores: list[pd.DataFrame | None]) -> str:
+    """Per-generator bars (results' ``by_generator``) and per-occluder-category bars (scores × manifest params);
+    ``scores``: each run's scores.csv frame (:func:`read_scores`), None where it is missing."""
     from occbench.report.plot import figure_generators
 
     parts = []
@@ -256,10 +257,9 @@ def breakdown_figures(runs: list[dict], labels: list[str], groups: list[list[int
     for g, group in enumerate(groups):
         table = params.get(g)
         keys = [k for k in CATEGORY_KEYS if table is not None and k in table.columns]
-        scored = [(i, read_scores(runs[i])) for i in group] if keys else []
         for key in keys:
-            cats = category_frame([(labels[i], runs[i], s) for i, s in scored if s is not None], table[key],
-                                  metric, mode)
+            cats = category_frame([(labels[i], runs[i], scores[i]) for i in group if scores[i] is not None],
+                                  table[key], metric, mode)
             for region in _regions(cats, metric, mode):
                 parts.append(_figure(f"{metric} per occluder {key}, {region} region, dataset {g + 1}",
                                      _category_figure, cats, key, metric=metric, region=region, mode=mode))
@@ -319,8 +319,7 @@ def _pred_folder(results: dict) -> Path | None:
     return moved if moved is not None and moved.is_dir() else None
 
 
-def _score_pivot(results: dict, region: str, mode: str) -> pd.DataFrame:
-    scores = read_scores(results)
+def _score_pivot(scores: pd.DataFrame | None, region: str, mode: str) -> pd.DataFrame:
     if scores is None:
         return pd.DataFrame()
     rows = scores[(scores["region"] == region) & (scores["mode"] == mode)]
@@ -351,8 +350,10 @@ def _score_text(metric: str, value: float) -> str:
 
 
 def grid_html(runs: list[dict], labels: list[str], group: list[int], folder: Path | None,
-              params: pd.DataFrame | None, *, number: int, samples: int, metric: str, region: str, mode: str) -> str:
-    """The sample grid of one dataset: input, mask, each method's output with its score, target; sortable."""
+              params: pd.DataFrame | None, *, number: int, samples: int, metric: str, region: str, mode: str,
+              scores: list[pd.DataFrame | None]) -> str:
+    """The sample grid of one dataset: input, mask, each method's output with its score, target; sortable.
+    ``scores``: each run's scores.csv frame (:func:`read_scores`), None where it is missing."""
     if folder is None:
         return (f"<p class='note'>dataset folder {_e(runs[group[0]]['dataset'].get('path'))} not found (moved?); "
                 "pass --data DIR to show samples</p>")
@@ -366,7 +367,7 @@ def grid_html(runs: list[dict], labels: list[str], group: list[int], folder: Pat
     ids = sorted(ids)
     if not ids:
         return "<p class='note'>no sample has an input and a prediction in every run: no sample grid</p>"
-    pivots = [_score_pivot(runs[i], region, mode) for i in group]
+    pivots = [_score_pivot(scores[i], region, mode) for i in group]
     ranks = [p[metric] if metric in p.columns else pd.Series(dtype=float) for p in pivots]
     info = metric_info(metric)
     rows = []
@@ -464,18 +465,19 @@ def render_report(runs: list[dict], *, samples: int = 8, metric: str = "psnr", r
         f"<td>{_e(r['method'].get('mask', ''))}</td><td>{_e(r['dataset'].get('protocol'))}</td>"
         f"<td>{_e(r['dataset'].get('samples', ''))}</td><td>{_e(len(r.get('warnings') or []))}</td></tr>"
         for i, (label, r) in enumerate(zip(labels, runs)))
-    scores = {key: found for key, results in zip(row_keys(runs), runs) if (found := read_scores(results)) is not None}
-    tables = "".join(f"<h3>{_e(name)}</h3>{table_html(table)}" for name, table in report_tables(frame, scores))
+    scores = [read_scores(results) for results in runs]  # each scores.csv read once, for tables, bars and grid
+    by_row = {key: found for key, found in zip(row_keys(runs), scores) if found is not None}
+    tables = "".join(f"<h3>{_e(name)}</h3>{table_html(table)}" for name, table in report_tables(frame, by_row))
     grids = "".join(
         (f"<h3>Dataset {g + 1}: {_e(runs[group[0]]['dataset'].get('protocol'))}</h3>" if len(groups) > 1 else "")
         + grid_html(runs, labels, group, folders[g], params.get(g), number=g, samples=samples, metric=metric,
-                    region=region, mode=mode) for g, group in enumerate(groups))
+                    region=region, mode=mode, scores=scores) for g, group in enumerate(groups))
     sections = [("runs", "Runs", "<table><thead><tr><th>label</th><th>run</th><th>method</th><th>mask</th>"
                  f"<th>protocol</th><th>samples</th><th>warnings</th></tr></thead><tbody>{summary}</tbody></table>"),
                 ("tables", "Tables", tables),
                 ("bins", "Hole-ratio bins", bin_figures(runs, metric, mode)),
                 ("breakdown", "Per generator and occluder category",
-                 breakdown_figures(runs, labels, groups, params, metric, mode)),
+                 breakdown_figures(runs, labels, groups, params, metric, mode, scores)),
                 ("samples", "Samples", grids),
                 ("provenance", "Provenance", provenance_html(runs, labels))]
     nav = "".join(f"<a href='#{key}'>{_e(name)}</a>" for key, name, _ in sections)
