@@ -90,16 +90,6 @@ face skin, which runs under the ears); **hair** is hair only (no hat). Eyeglasse
 cloth and background belong to no part: accessories and clothing are not face parts, and the neck is outside the
 foreground. The parts are disjoint and lie inside the foreground (classes 1–13; only eyeglasses is in none)."""
 
-HELEN_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("eyes", ("l_eye", "r_eye", "l_brow", "r_brow")),
-    ("nose", ("nose",)),
-    ("mouth", ("mouth", "u_lip", "l_lip")),
-    ("skin", ("skin",)),
-    ("hair", ("hair",)),
-)
-"""HELEN classes of each face part, the same reading as :data:`CELEBAMASK_PARTS` (HELEN's face skin already
-includes ears and eyeglasses): the five parts cover its foreground (classes 1–10) exactly."""
-
 HELEN_CLASSES: tuple[str, ...] = (
     "background", "skin", "l_brow", "r_brow", "l_eye", "r_eye", "nose", "u_lip", "mouth", "l_lip", "hair",
 )
@@ -109,6 +99,11 @@ named here in CelebAMask-HQ's words ("mouth" = inner mouth). They are SGIN's ``C
 paper trains its predictor on HELEN-derived images and does not list the classes otherwise. occbench reads
 HELEN's "left" as the subject's left, as CelebAMask-HQ's (neither release says so; a flip would only swap the
 two pairs)."""
+
+HELEN_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = tuple(
+    (part, tuple(name for name in classes if name in HELEN_CLASSES)) for part, classes in CELEBAMASK_PARTS)
+"""HELEN classes of each face part: :data:`CELEBAMASK_PARTS` restricted to HELEN's classes (the ears drop out:
+HELEN's face skin already includes ears and eyeglasses), so the five parts cover its foreground (1–10) exactly."""
 
 HELEN_FROM_CELEBAMASK: dict[str, str] = {
     "background": "background", "cloth": "background", "necklace": "background", "neck": "background",
@@ -280,7 +275,7 @@ class LabelScheme:
         """``{part: class names}`` in :data:`FACE_PARTS` order; a scheme without parts raises OccbenchError."""
         if self.parts is None:
             raise OccbenchError(f"label scheme {self.name!r} has no face parts: the hole_<part> regions exist only "
-                                "for face schemes (celebamask19, helen11)")
+                                f"for the schemes with parts ({', '.join(schemes_with_parts())})")
         return dict(self.parts)
 
     def part_masks(self, label: np.ndarray) -> np.ndarray:
@@ -350,6 +345,11 @@ SCHEMES: dict[str, LabelScheme] = {
 Cityscapes' public test split)."""
 
 DEFAULT_SCHEME = "celebamask19"  # of datasets built before dataset.json recorded a scheme
+
+
+def schemes_with_parts() -> list[str]:
+    """Names of the schemes with face parts (the ``hole_<part>`` regions), aliases included."""
+    return [name for name, scheme in SCHEMES.items() if scheme.parts is not None]
 
 
 def get_scheme(name: str | LabelScheme) -> LabelScheme:

@@ -19,7 +19,7 @@ from occbench.cli import main
 from occbench.dataset.build import BuildConfig, build_dataset
 from occbench.dataset.tensors import parts_tensor
 from occbench.errors import OccbenchError
-from occbench.evaluate.run import EvaluateConfig, _foreground, evaluate
+from occbench.evaluate.run import EvaluateConfig, _label_scheme, evaluate
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, read_image
 from occbench.metrics import ALL_REGIONS, PART_REGIONS, REGIONS, get_metric
@@ -217,16 +217,16 @@ def test_parts_without_labels_or_parts_are_an_error_naming_dataset_and_scheme():
     scene = {"labels": True, "label_scheme": "cityscapes19", "protocol": {"name": "city-test"}}
     with pytest.raises(OccbenchError, match="hole_eyes.*label scheme 'cityscapes19' of dataset 'city-test' has no "
                                             "face parts; Expected"):
-        _foreground(scene, parts)
+        _label_scheme(scene, parts)
     with pytest.raises(OccbenchError, match="dataset 'plain' has no parsing labels"):
-        _foreground({"labels": False, "protocol": {"name": "plain"}}, _settings(regions=("hole_nose",),
+        _label_scheme({"labels": False, "protocol": {"name": "plain"}}, _settings(regions=("hole_nose",),
                                                                                   explicit_regions=True))
     # not asked for: no error, and the loader derives no part maps
-    scheme, missing = _foreground({"labels": True, "label_scheme": "celebamask19"}, _settings())
+    scheme, missing = _label_scheme({"labels": True, "label_scheme": "celebamask19"}, _settings())
     assert scheme.foreground is not None and scheme.parts is None and missing is None
-    scheme, _ = _foreground({"labels": True, "label_scheme": "helen11"}, parts)
+    scheme, _ = _label_scheme({"labels": True, "label_scheme": "helen11"}, parts)
     assert scheme.parts == L.HELEN_PARTS
-    scheme, missing = _foreground(scene, _settings())  # the fg warning as before, no part maps
+    scheme, missing = _label_scheme(scene, _settings())  # the fg warning as before, no part maps
     assert scheme is None and "has no foreground" in missing
 
 

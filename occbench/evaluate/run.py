@@ -39,7 +39,7 @@ from occbench.evaluate.checks import (
 )
 from occbench.evaluate.scoring import Scorer, ScoreSettings
 from occbench.image_io import read_gray, read_image, write_atomic
-from occbench.labels import LabelScheme, dataset_scheme
+from occbench.labels import LabelScheme, dataset_scheme, schemes_with_parts
 from occbench.metrics import MIN_SAMPLES_FID, PART_REGIONS
 from occbench.prefetch import prefetch
 from occbench.results_schema import RESULTS_FORMAT, SCORE_COLUMNS
@@ -157,33 +157,25 @@ def _predicted_masks(pred_dir: Path, method: dict[str, Any], ids: list[str]) -> 
     return folder
 
 
-def _face_parts(info: dict[str, Any], scheme: LabelScheme | None, settings: ScoreSettings) -> LabelScheme | None:
-    """``scheme`` as the loader should use it: with its face parts when a ``hole_<part>`` region is asked for (an
-    error naming the dataset and scheme when the dataset has no labels or its scheme no parts: part regions are
-    never scored by default), without them (``parts=None``, nothing derived) otherwise."""
-    wanted = [r for r in settings.regions if r in PART_REGIONS]
-    if not wanted:
-        return None if scheme is None else replace(scheme, parts=None)
-    if scheme is None or scheme.parts is None:
-        dataset = f"dataset {info.get('protocol', {}).get('name', '?')!r}"
-        reason = (f"{dataset} has no parsing labels" if scheme is None
-                  else f"the label scheme {scheme.name!r} of {dataset} has no face parts")
-        raise OccbenchError(f"--parts / --regions {' '.join(wanted)}: {reason}; Expected a dataset with face parsing "
-                            "labels (label scheme celebamask19 or helen11) for the hole_<part> regions")
-    return scheme
-
-
-def _foreground(info: dict[str, Any], settings: ScoreSettings) -> tuple[LabelScheme | None, str | None]:
-    """The label scheme whose foreground gives the ``fg`` and ``hole_fg`` regions and whose face parts give the
-    ``hole_<part>`` regions (:func:`_face_parts`), or None; and why fg/hole_fg are left out (no labels, or a scheme
-    without a foreground such as Cityscapes'); asked for with ``--regions``, their absence is an error."""
+def _label_scheme(info: dict[str, Any], settings: ScoreSettings) -> tuple[LabelScheme | None, str | None]:
+    """The dataset's label scheme as the loader uses it: its foreground gives ``fg`` and ``hole_fg``, its face parts
+    the ``hole_<part>`` regions (parts dropped when none is asked for, so nothing is derived); None when it gives
+    no region. And why fg/hole_fg are left out when the dataset cannot give them (no labels, or a scheme without
+    a foreground such as Cityscapes'). Asked for with ``--regions`` their absence is an error; part regions the
+    dataset cannot give always are (they are never scored by default)."""
     labelled = dataset_scheme(info) if info.get("labels") else None
-    scheme = _face_parts(info, labelled, settings)
-    if scheme is not None and scheme.foreground is not None:
-        return scheme, None
-    scheme = scheme if scheme is not None and scheme.parts is not None else None  # no label-derived region
+    dataset = f"dataset {info.get('protocol', {}).get('name', '?')!r}"
+    parts = [r for r in settings.regions if r in PART_REGIONS]
+    if parts and (labelled is None or labelled.parts is None):
+        reason = (f"{dataset} has no parsing labels" if labelled is None
+                  else f"the label scheme {labelled.name!r} of {dataset} has no face parts")
+        raise OccbenchError(f"--parts / --regions {' '.join(parts)}: {reason}; Expected a dataset with face parsing "
+                            f"labels (label scheme {' or '.join(schemes_with_parts())}) for the hole_<part> regions")
+    scheme = labelled if parts or labelled is None else replace(labelled, parts=None)
+    if scheme is not None and scheme.foreground is None and scheme.parts is None:
+        scheme = None
     wanted = [r for r in settings.regions if r in ("fg", "hole_fg")]
-    if not wanted:
+    if not wanted or (labelled is not None and labelled.foreground is not None):
         return scheme, None
     reason = (f"the dataset's label scheme {labelled.name!r} has no foreground" if labelled is not None
               else "the dataset has no parsing labels")
@@ -209,24 +201,23 @@ class _Batch:
 def _load_batch(layout: DatasetLayout, files: dict[str, Path], rows: list[dict[str, str]],
                 scheme: LabelScheme | None, mask_dir: Path | None) -> _Batch:
     """Predictions (with the conversions their files needed) and the dataset files, each dataset file checked
-    against the sha256 the manifest records. ``scheme`` (from :func:`_foreground`): the foreground map and, when
-    it has parts, the face-part maps are derived from one read of each label file."""
+    against the sha256 the manifest records. ``scheme`` (from :func:`_label_scheme`): the foreground map and the
+    face-part maps, those it has, are derived from one read of each label file."""
     ids = [r["id"] for r in rows]
     notes: list[list[str]] = [[] for _ in ids]
     pred = torch.stack([image_tensor(read_image(files[i], n)) for i, n in zip(ids, notes)])
+    has_fg, has_parts = (scheme is not None and getattr(scheme, key) is not None for key in ("foreground", "parts"))
     labels = ([read_gray(layout.file("label", r["id"]), r["sha256_label"] or None) for r in rows]
-              if scheme is not None else [])
+              if has_fg or has_parts else [])
     return _Batch(
         rows=rows, pred=pred,
         target=load_images([layout.file("target", i) for i in ids], [r["sha256_target"] for r in rows]),
         mask=load_masks([layout.file("mask", i) for i in ids], [r["sha256_mask"] for r in rows]),
-        fg=torch.stack([fg_tensor(label, scheme) for label in labels])
-        if scheme is not None and scheme.foreground is not None else None,
+        fg=torch.stack([fg_tensor(label, scheme) for label in labels]) if has_fg else None,
         occluded=load_images([layout.file("occluded", i) for i in ids], [r["sha256_occluded"] for r in rows]),
         predicted_mask=load_masks([mask_dir / f"{i}.png" for i in ids]) if mask_dir is not None else None,
         notes={i: n for i, n in zip(ids, notes) if n},
-        parts=torch.stack([parts_tensor(label, scheme) for label in labels])
-        if scheme is not None and scheme.parts is not None else None)
+        parts=torch.stack([parts_tensor(label, scheme) for label in labels]) if has_parts else None)
 
 
 @dataclass
@@ -364,7 +355,7 @@ def _evaluate(config: EvaluateConfig, ddp: Dist) -> dict[str, Any] | None:
     rows = read_manifest(config.data, info)[: config.limit]
     if not rows:
         raise OccbenchError(f"{config.data}: the dataset has no samples to evaluate")
-    fg_scheme, fg_missing = _foreground(info, config.score)  # fails on regions it cannot give before predicting
+    fg_scheme, fg_missing = _label_scheme(info, config.score)  # fails on regions it cannot give before predicting
     scorer = Scorer(config.score)  # fail on missing weights before predicting
     started = time.perf_counter()
     pred_dir, method = _predictions(config)
